@@ -1,0 +1,14 @@
+"""Data loading for gradlite: datasets, the DataLoader, transforms.
+
+``data`` knows nothing of autograd: it works on numpy arrays and only wraps finished
+batches as Tensors.
+"""
+from . import datasets, transforms
+from .dataloader import DataLoader, default_collate
+from .dataset import Dataset, Subset, TensorDataset, random_split
+from .download import DownloadError
+from .idx import DataFileError, read_idx
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split",
+           "default_collate", "datasets", "transforms", "read_idx",
+           "DataFileError", "DownloadError"]
