@@ -1,0 +1,299 @@
+"""Compiled conv2d forward and backward: the twins of ``_reference.conv2d_*``.
+
+Two strategies, both exact re-arrangements of the reference sums:
+
+* **im2col + GEMM** (the general case). ``cols`` has shape (C*KH*KW, N*OH*OW):
+  row ``(c, kh, kw)``, column ``(n, i, j)`` holds the input pixel that tap reads
+  (0 for padding). Then, per group, with W the weight as an (O, C*KH*KW) matrix:
+
+      forward      Y  = W @ cols                      (O, N*OH*OW), then -> NCHW + bias
+      grad weight  gW = gY @ cols.T
+      grad input   gcols = W.T @ gY, then col2im adds every column back onto its pixel
+
+  The GEMMs are one numpy matmul each (OpenBLAS, both cores); Cython fills and
+  empties ``cols`` in parallel over (image, channel) planes with the GIL released.
+
+* **direct** when each group has one input channel (depthwise convs, a 1-channel
+  first layer): a GEMM with K = KH*KW would be all overhead, so each output
+  plane is a sum of KH*KW shifted, scaled input planes.
+"""
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+from ._reference import output_size
+
+ctypedef fused real:
+    float
+    double
+
+cdef struct Geom:
+    # input (N, C, H, W), weight (O, Cg, KH, KW), output (N, O, OH, OW), per-axis S, P, D
+    int N, C, H, W, O, Cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw
+
+
+cdef Geom _geom(x_shape, w_shape, stride, padding, dilation):
+    cdef Geom g
+    g.N, g.C, g.H, g.W = x_shape
+    g.O, g.Cg, g.KH, g.KW = w_shape
+    (g.sh, g.sw), (g.ph, g.pw), (g.dh, g.dw) = stride, padding, dilation
+    g.OH = output_size(g.H, g.KH, g.sh, g.ph, g.dh)
+    g.OW = output_size(g.W, g.KW, g.sw, g.pw, g.dw)
+    return g
+
+
+cdef tuple _s4(Py_ssize_t* shape):
+    return (shape[0], shape[1], shape[2], shape[3])
+
+
+cdef inline void _span(int off, int pad, int stride, int size, int out,
+                       int* lo, int* hi) noexcept nogil:
+    """Output positions o in [lo, hi) whose input o*stride - pad + off lies in [0, size)."""
+    cdef int a = pad - off, b = size - 1 + pad - off
+    lo[0] = min(out, (a + stride - 1) // stride) if a > 0 else 0
+    hi[0] = min(out, b // stride + 1) if b >= 0 else 0
+    if hi[0] < lo[0]:
+        hi[0] = lo[0]
+
+
+# ------------------------------------------------------------------ im2col / col2im
+
+cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom* g) noexcept nogil:
+    """Fill the KH*KW rows of one input plane x (H, W); cols points at row (c, 0, 0),
+    column (n, 0, 0) and ld is the row length N*OH*OW."""
+    cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
+    cdef real* dst
+    cdef const real* row
+    for kh in range(g.KH):
+        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
+        for kw in range(g.KW):
+            off = kw * g.dw - g.pw
+            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
+            dst = cols + (kh * g.KW + kw) * ld
+            memset(dst, 0, ilo * g.OW * sizeof(real))
+            for i in range(ilo, ihi):
+                row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
+                for j in range(lo):
+                    dst[i * g.OW + j] = 0
+                for j in range(lo, hi):
+                    dst[i * g.OW + j] = row[j * g.sw + off]
+                for j in range(hi, g.OW):
+                    dst[i * g.OW + j] = 0
+            memset(dst + ihi * g.OW, 0, (g.OH - ihi) * g.OW * sizeof(real))
+
+
+cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom* g) noexcept nogil:
+    """The adjoint of _im2col_plane: add each column entry onto the pixel it was read from."""
+    cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
+    cdef const real* src
+    cdef real* row
+    for kh in range(g.KH):
+        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
+        for kw in range(g.KW):
+            off = kw * g.dw - g.pw
+            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
+            src = cols + (kh * g.KW + kw) * ld
+            for i in range(ilo, ihi):
+                row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
+                for j in range(lo, hi):
+                    row[j * g.sw + off] += src[i * g.OW + j]
+
+
+def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dilation, w_shape):
+    cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
+    cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    with nogil:
+        for t in prange(g.N * g.C, schedule="static"):
+            n, c = t // g.C, t % g.C
+            _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, &g)
+
+
+def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dilation, w_shape):
+    cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
+    cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    with nogil:
+        for t in prange(g.N * g.C, schedule="static"):
+            n, c = t // g.C, t % g.C
+            _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, &g)
+
+
+def _rows_to_nchw(const real[:, ::1] ym, real[:, :, ::1] y, const real[::1] b):
+    """y[n, o, :] = ym[o, n*L:(n+1)*L] + b[o]  (b may be None)."""
+    cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
+    cdef bint has_b = b is not None
+    cdef real bias
+    with nogil:
+        for t in prange(N * O, schedule="static"):
+            n, o = t // O, t % O
+            bias = b[o] if has_b else 0
+            for k in range(L):
+                y[n, o, k] = ym[o, n * L + k] + bias
+
+
+def _nchw_to_rows(const real[:, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums):
+    """ym[o, n*L:(n+1)*L] = y[n, o, :], and sums[n, o] = sum(y[n, o, :])."""
+    cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
+    cdef real s
+    with nogil:
+        for t in prange(N * O, schedule="static"):
+            n, o = t // O, t % O
+            s = 0
+            for k in range(L):
+                ym[o, n * L + k] = y[n, o, k]
+                s = s + y[n, o, k]
+            sums[n, o] = s
+
+
+# ------------------------------------------------------------ direct (one input channel)
+# Each helper handles one (input plane, output plane) pair; `mode` picks the sum:
+#   0: out += taps of inp scaled by w      (forward: inp = x, out = y)
+#   1: out += w * inp shifted back to taps (grad input: inp = gy, out = gx)
+# Pointer out-parameters stay inside these functions: prange bodies only call them.
+
+cdef void _direct_plane(const real* inp, real* out, const real* w, Geom* g,
+                        int mode) noexcept nogil:
+    cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
+    cdef Py_ssize_t xr
+    cdef real wv
+    for kh in range(g.KH):
+        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
+        for kw in range(g.KW):
+            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
+            off, wv = kw * g.dw - g.pw, w[kh * g.KW + kw]
+            for i in range(ilo, ihi):
+                xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
+                if mode == 0:
+                    for j in range(lo, hi):
+                        out[i * g.OW + j] += wv * inp[xr + j * g.sw]
+                else:
+                    for j in range(lo, hi):
+                        out[xr + j * g.sw] += wv * inp[i * g.OW + j]
+
+
+cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom* g) noexcept nogil:
+    """gw[kh, kw] += <gy plane, x plane read at tap (kh, kw)>."""
+    cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
+    cdef Py_ssize_t xr
+    cdef real acc
+    for kh in range(g.KH):
+        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
+        for kw in range(g.KW):
+            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
+            off, acc = kw * g.dw - g.pw, 0
+            for i in range(ilo, ihi):
+                xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
+                for j in range(lo, hi):
+                    acc = acc + gy[i * g.OW + j] * x[xr + j * g.sw]
+            gw[kh * g.KW + kw] += acc
+
+
+def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
+                    const real[::1] b, real[:, :, :, ::1] y, stride, padding, dilation):
+    """y[n, o] = b[o] + sum_{kh, kw} w[o, 0, kh, kw] * (input plane o // (O/C), at the tap)."""
+    cdef Geom g = _geom(_s4(x.shape), _s4(w.shape), stride, padding, dilation)
+    cdef Py_ssize_t t, n, o, k, per = g.O // g.C
+    cdef bint has_b = b is not None
+    with nogil:
+        for t in prange(g.N * g.O, schedule="static"):
+            n, o = t // g.O, t % g.O
+            for k in range(g.OH * g.OW):
+                (&y[n, o, 0, 0])[k] = b[o] if has_b else 0
+            _direct_plane(&x[n, o // per, 0, 0], &y[n, o, 0, 0], &w[o, 0, 0, 0], &g, 0)
+
+
+def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
+                       real[:, :, :, ::1] gx, stride, padding, dilation):
+    """gx[n, c] = sum over outputs o of channel c of w[o] * gy[n, o] put back at the taps."""
+    cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
+    cdef Py_ssize_t t, n, c, o, per = g.O // g.C
+    with nogil:
+        for t in prange(g.N * g.C, schedule="static"):
+            n, c = t // g.C, t % g.C
+            for o in range(c * per, (c + 1) * per):
+                _direct_plane(&gy[n, o, 0, 0], &gx[n, c, 0, 0], &w[o, 0, 0, 0], &g, 1)
+
+
+def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
+                        double[:, :, :, ::1] gw, stride, padding, dilation):
+    """gw[o, 0, kh, kw] = sum_n <gy[n, o], input plane of o read at tap (kh, kw)>."""
+    cdef Geom g = _geom(_s4(x.shape), _s4(gw.shape), stride, padding, dilation)
+    cdef Py_ssize_t n, o, per = g.O // g.C
+    with nogil:
+        for o in prange(g.O, schedule="static"):
+            for n in range(g.N):
+                _direct_weight_plane(&x[n, o // per, 0, 0], &gy[n, o, 0, 0], &gw[o, 0, 0, 0], &g)
+
+
+# ---------------------------------------------------------------------- public API
+
+def _cols_buffer(x, w, stride, padding, dilation):
+    """im2col of x: (C*KH*KW, N*OH*OW), in x's dtype."""
+    N, C = x.shape[:2]
+    KH, KW = w.shape[2:]
+    OH = output_size(x.shape[2], KH, stride[0], padding[0], dilation[0])
+    OW = output_size(x.shape[3], KW, stride[1], padding[1], dilation[1])
+    cols = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    _im2col(x, cols, stride, padding, dilation, w.shape)
+    return cols
+
+
+def conv2d_forward(x, w, b, stride, padding, dilation, groups):
+    """y = conv2d(x, w) + b, shape (N, O, OH, OW); see _reference.conv2d_forward for the sum."""
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(w, dtype=x.dtype)
+    b = None if b is None else np.ascontiguousarray(b, dtype=x.dtype)
+    N, C = x.shape[:2]
+    O, Cg, KH, KW = w.shape
+    OH = output_size(x.shape[2], KH, stride[0], padding[0], dilation[0])
+    OW = output_size(x.shape[3], KW, stride[1], padding[1], dilation[1])
+    y = np.empty((N, O, OH, OW), dtype=x.dtype)
+    if Cg == 1:
+        _direct_forward(x, w, b, y, stride, padding, dilation)
+        return y
+    cols = _cols_buffer(x, w, stride, padding, dilation)
+    ym = np.matmul(w.reshape(groups, O // groups, Cg * KH * KW),
+                   cols.reshape(groups, Cg * KH * KW, -1)).reshape(O, -1)
+    _rows_to_nchw(ym, y.reshape(N, O, OH * OW), b)
+    return y
+
+
+def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True, True, True)):
+    """(gx, gw, gb) of sum(grad_y * conv2d_forward(...)); None where ``needs`` is False."""
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(w, dtype=x.dtype)
+    gy = np.ascontiguousarray(grad_y, dtype=x.dtype)
+    N, O, OH, OW = gy.shape
+    Cg, KH, KW = w.shape[1:]
+    gx = gw = gb = None
+    if Cg == 1:
+        if needs[0]:
+            gx = np.zeros_like(x)
+            _direct_grad_input(gy, w, gx, stride, padding, dilation)
+        if needs[1]:
+            gw64 = np.zeros(w.shape)
+            _direct_grad_weight(x, gy, gw64, stride, padding, dilation)
+            gw = gw64.astype(x.dtype)
+        if needs[2]:
+            gb = gy.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
+        return gx, gw, gb
+    G, K = groups, Cg * KH * KW
+    gym = np.empty((O, N * OH * OW), dtype=x.dtype)
+    sums = np.empty((N, O))
+    _nchw_to_rows(gy.reshape(N, O, OH * OW), gym, sums)
+    gym = gym.reshape(G, O // G, -1)
+    if needs[2]:
+        gb = sums.sum(axis=0).astype(x.dtype)
+    cols = None
+    if needs[1]:
+        cols = _cols_buffer(x, w, stride, padding, dilation)
+        colsg = cols.reshape(G, K, -1)
+        gw = np.matmul(gym, colsg.transpose(0, 2, 1)).reshape(w.shape)
+    if needs[0]:
+        wt = w.reshape(G, O // G, K).transpose(0, 2, 1)
+        if cols is None:
+            cols = np.empty((G * K, gym.shape[2]), dtype=x.dtype)
+        np.matmul(wt, gym, out=cols.reshape(G, K, -1))        # reuse the im2col buffer
+        gx = np.zeros_like(x)
+        _col2im(cols, gx, stride, padding, dilation, w.shape)
+    return gx, gw, gb
