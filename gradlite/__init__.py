@@ -1,0 +1,19 @@
+"""gradlite: a small, readable deep-learning library.
+
+The scalar engine ``Value``, the tensor engine ``Tensor`` (PyTorch-shaped API),
+``gradlite.nn``, ``gradlite.optim``, ``gradlite.data``.
+"""
+from . import autograd, ops
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .functions import *  # noqa: F401,F403  (exp, sum, cat, stack, where, pad, ...)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .random import manual_seed
+from .scalar import Value
+from .tensor import (Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float16, float32,
+                     float64, from_numpy, full, full_like, int32, int64, linspace, ones,
+                     ones_like, rand, rand_like, randint, randn, randn_like, tensor, uint8, zeros,
+                     zeros_like)
+from .viz import draw_dot, render_dot
+
+bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
+__version__ = "0.1.0"
