@@ -1,0 +1,204 @@
+"""Compiled max/avg/adaptive-avg pooling: the twins of ``_reference``'s pooling kernels.
+
+Every (image, channel) plane is independent, so each kernel is a ``prange`` over
+the N*C planes, with the GIL released, and plain loops over one plane's windows.
+The window of output (i, j) covers input rows [i*S - P, i*S - P + K) clipped to
+[0, H), and the same for columns.
+"""
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+
+from ._reference import adaptive_windows, output_size
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef struct Win:
+    # plane size, output size, kernel, stride, padding
+    int H, W, OH, OW, KH, KW, sh, sw, ph, pw
+
+
+cdef Win _win(x_shape, out_hw, kernel, stride, padding):
+    cdef Win g
+    g.H, g.W = x_shape[2:]
+    g.OH, g.OW = out_hw
+    (g.KH, g.KW), (g.sh, g.sw), (g.ph, g.pw) = kernel, stride, padding
+    return g
+
+
+cdef inline void _clip(int start, int k, int size, int* lo, int* hi) noexcept nogil:
+    lo[0] = max(start, 0)
+    hi[0] = min(start + k, size)
+
+
+def _out_hw(x_shape, kernel, stride, padding):
+    return tuple(output_size(x_shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
+
+
+# ------------------------------------------------------------------------------ max
+
+cdef void _max_plane(const real* x, real* y, int64_t* arg, Win* g) noexcept nogil:
+    cdef int i, j, h, w, h0, h1, w0, w1
+    cdef int64_t best_at
+    cdef real best
+    for i in range(g.OH):
+        _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
+        for j in range(g.OW):
+            _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
+            best_at = h0 * g.W + w0
+            best = x[best_at]
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    if x[h * g.W + w] > best:
+                        best, best_at = x[h * g.W + w], h * g.W + w
+            y[i * g.OW + j], arg[i * g.OW + j] = best, best_at
+
+
+def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :, :, ::1] arg,
+                 x_shape, out_hw, kernel, stride, padding):
+    cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
+    cdef Py_ssize_t t, C = x.shape[1]
+    with nogil:
+        for t in prange(x.shape[0] * C, schedule="static"):
+            _max_plane(&x[t // C, t % C, 0, 0], &y[t // C, t % C, 0, 0],
+                       &arg[t // C, t % C, 0, 0], &g)
+
+
+def _max_backward(const real[:, ::1] gy, const int64_t[:, ::1] arg, real[:, ::1] gx):
+    """Planes flattened: gx[p, arg[p, k]] += gy[p, k]."""
+    cdef Py_ssize_t p, k
+    with nogil:
+        for p in prange(gy.shape[0], schedule="static"):
+            for k in range(gy.shape[1]):
+                gx[p, arg[p, k]] += gy[p, k]
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    """(y, argmax): window maxima and the flat (h*W + w) index of each; see _reference."""
+    x = np.ascontiguousarray(x)
+    out_hw = _out_hw(x.shape, kernel, stride, padding)
+    y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    arg = np.empty(y.shape, dtype=np.int64)
+    _max_forward(x, y, arg, x.shape, out_hw, kernel, stride, padding)
+    return y, arg
+
+
+def max_pool2d_backward(grad_y, argmax, x_shape):
+    """gx[n, c, argmax] += grad_y: each output's gradient goes to the pixel that won."""
+    N, C = x_shape[:2]
+    gy = np.ascontiguousarray(grad_y).reshape(N * C, -1)
+    gx = np.zeros((N * C, x_shape[2] * x_shape[3]), dtype=gy.dtype)
+    _max_backward(gy, np.ascontiguousarray(argmax, dtype=np.int64).reshape(N * C, -1), gx)
+    return gx.reshape(x_shape)
+
+
+# ------------------------------------------------------------------------------ avg
+# Forward reads a window of the input plane and writes one output; backward reads one
+# output gradient and spreads it over the window of the input-gradient plane.
+
+cdef void _avg_plane(const real* src, real* dst, Win* g, bint include_pad,
+                     bint backward) noexcept nogil:
+    """Forward: dst[i, j] = sum(src[window]) / divisor.  Backward: dst[window] += src[i, j] / divisor."""
+    cdef int i, j, h, w, h0, h1, w0, w1
+    cdef real s, div
+    for i in range(g.OH):
+        _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
+        for j in range(g.OW):
+            _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
+            div = g.KH * g.KW if include_pad else (h1 - h0) * (w1 - w0)
+            if backward:
+                s = src[i * g.OW + j] / div
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        dst[h * g.W + w] += s
+            else:
+                s = 0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        s = s + src[h * g.W + w]
+                dst[i * g.OW + j] = s / div
+
+
+def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
+         stride, padding, bint include_pad, bint backward):
+    cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
+    cdef Py_ssize_t t, C = src.shape[1]
+    with nogil:
+        for t in prange(src.shape[0] * C, schedule="static"):
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], &g,
+                       include_pad, backward)
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
+    """y = window sums / divisor (KH*KW, or the count of real pixels); see _reference."""
+    x = np.ascontiguousarray(x)
+    out_hw = _out_hw(x.shape, kernel, stride, padding)
+    y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
+    _avg(x, y, x.shape, out_hw, kernel, stride, padding, count_include_pad, False)
+    return y
+
+
+def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding, count_include_pad=True):
+    """gx = each grad_y / divisor spread evenly over its window."""
+    gy = np.ascontiguousarray(grad_y)
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _avg(gy, gx, x_shape, gy.shape[2:], kernel, stride, padding, count_include_pad, True)
+    return gx
+
+
+# ------------------------------------------------------------------------- adaptive
+
+cdef void _adaptive_plane(const real* src, real* dst, const int* rows, const int* cols,
+                          int W, int OH, int OW, bint backward) noexcept nogil:
+    """Like _avg_plane, window (i, j) spanning rows[2i]:rows[2i+1], cols[2j]:cols[2j+1]."""
+    cdef int i, j, h, w
+    cdef real s, div
+    for i in range(OH):
+        for j in range(OW):
+            div = (rows[2 * i + 1] - rows[2 * i]) * (cols[2 * j + 1] - cols[2 * j])
+            if backward:
+                s = src[i * OW + j] / div
+                for h in range(rows[2 * i], rows[2 * i + 1]):
+                    for w in range(cols[2 * j], cols[2 * j + 1]):
+                        dst[h * W + w] += s
+            else:
+                s = 0
+                for h in range(rows[2 * i], rows[2 * i + 1]):
+                    for w in range(cols[2 * j], cols[2 * j + 1]):
+                        s = s + src[h * W + w]
+                dst[i * OW + j] = s / div
+
+
+def _adaptive(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, int W, int OH, int OW,
+              const int[:, ::1] rows, const int[:, ::1] cols, bint backward):
+    cdef Py_ssize_t t, C = src.shape[1]
+    with nogil:
+        for t in prange(src.shape[0] * C, schedule="static"):
+            _adaptive_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0],
+                            &rows[0, 0], &cols[0, 0], W, OH, OW, backward)
+
+
+def _windows(size, out):
+    return np.array(adaptive_windows(size, out), dtype=np.intc).reshape(out, 2)
+
+
+def adaptive_avg_pool2d_forward(x, output_size):
+    """y[n, c, i, j] = mean over PyTorch's adaptive window (i, j); see _reference."""
+    x = np.ascontiguousarray(x)
+    (OH, OW), (H, W) = output_size, x.shape[2:]
+    y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
+    _adaptive(x, y, W, OH, OW, _windows(H, OH), _windows(W, OW), False)
+    return y
+
+
+def adaptive_avg_pool2d_backward(grad_y, x_shape):
+    """gx = each grad_y / window size spread evenly over its window."""
+    gy = np.ascontiguousarray(grad_y)
+    (OH, OW), (H, W) = gy.shape[2:], x_shape[2:]
+    gx = np.zeros(x_shape, dtype=gy.dtype)
+    _adaptive(gy, gx, W, OH, OW, _windows(H, OH), _windows(W, OW), True)
+    return gx
