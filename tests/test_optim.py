@@ -340,5 +340,7 @@ def test_invalid_param_groups():
         optim.SGD([np.ones(2)], lr=0.1)
     with pytest.raises(ValueError, match="more than once"):
         optim.SGD([p, p], lr=0.1)
+    with pytest.raises(TypeError, match="not a set"):
+        optim.SGD({p}, lr=0.1)
     with pytest.raises(ValueError, match="Invalid learning rate"):
         optim.SGD([{"params": [p], "lr": -1.0}], lr=0.1)

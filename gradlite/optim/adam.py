@@ -10,8 +10,8 @@ from .optimizer import Optimizer, _check, ema_, ema_square_
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), PyTorch's update rule.
 
-    With gradient ``g`` (``+ wd * p`` if ``weight_decay``; negated if ``maximize``), at
-    step ``t = 1, 2, ...``::
+    With ``g`` the gradient after ``maximize`` and weight decay (see :class:`Optimizer`),
+    at step ``t = 1, 2, ...``::
 
         m_t = b1 * m_{t-1} + (1 - b1) * g          first moment
         v_t = b2 * v_{t-1} + (1 - b2) * g**2       second moment

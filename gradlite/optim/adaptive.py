@@ -8,7 +8,8 @@ from .optimizer import Optimizer, _check, ema_, ema_square_
 class Adagrad(Optimizer):
     r"""Adagrad (Duchi et al., 2011), PyTorch's update rule.
 
-    With gradient ``g`` (``+ wd * p`` if ``weight_decay``), at step ``t = 1, 2, ...``::
+    With ``g`` the gradient after ``maximize`` and weight decay (see :class:`Optimizer`),
+    at step ``t = 1, 2, ...``::
 
         s_t = s_{t-1} + g**2                  s_0 = initial_accumulator_value
         p  <- p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s_t) + eps)
@@ -45,7 +46,7 @@ class Adagrad(Optimizer):
 class Adadelta(Optimizer):
     r"""Adadelta (Zeiler, 2012), PyTorch's update rule.
 
-    With gradient ``g`` (``+ wd * p`` if ``weight_decay``)::
+    With ``g`` the gradient after ``maximize`` and weight decay (see :class:`Optimizer`)::
 
         v_t = rho * v_{t-1} + (1 - rho) * g**2                  square_avg
         d   = sqrt(u_{t-1} + eps) / sqrt(v_t + eps) * g
@@ -85,7 +86,7 @@ class Adadelta(Optimizer):
 class RMSprop(Optimizer):
     r"""RMSprop (Hinton, 2012), PyTorch's update rule.
 
-    With gradient ``g`` (``+ wd * p`` if ``weight_decay``)::
+    With ``g`` the gradient after ``maximize`` and weight decay (see :class:`Optimizer`)::
 
         v_t = alpha * v_{t-1} + (1 - alpha) * g**2
         a_t = alpha * a_{t-1} + (1 - alpha) * g          only if centered

@@ -27,9 +27,10 @@ class Optimizer:
     ``params`` is an iterable of parameters, or of dicts ``{'params': [...], **options}``
     that give some groups their own options (the rest come from ``defaults``).
 
-    Weight decay ``wd`` is shared: by default it is L2 regularisation added to the
-    gradient, ``g <- g + wd * p``; a subclass with ``decoupled_weight_decay = True``
-    shrinks the parameter instead, ``p <- p * (1 - lr * wd)`` (AdamW).
+    Shared by every optimizer, before its own rule: ``g = -grad`` if ``maximize`` (else
+    ``grad``); then weight decay ``wd``, by default L2 regularisation added to the
+    gradient, ``g <- g + wd * p``, or, for a subclass with ``decoupled_weight_decay =
+    True``, a shrinking of the parameter, ``p <- p * (1 - lr * wd)`` (AdamW).
     """
 
     decoupled_weight_decay = False
@@ -42,7 +43,7 @@ class Optimizer:
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of "
                 f"Tensors or dicts, but got {type(params).__name__}")
-        groups = list(params)
+        groups = list(_ordered(params))
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -64,7 +65,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
         params = param_group["params"]
-        params = [params] if _is_param(params) else list(params)
+        params = [params] if _is_param(params) else list(_ordered(params))
         for p in params:
             if not _is_param(p):
                 raise TypeError("optimizer can only optimize Tensors (objects with an "
@@ -175,6 +176,14 @@ def ema_square_(avg, x, beta, tmp):
     tmp *= 1 - beta
     avg *= beta
     avg += tmp
+
+
+def _ordered(params):
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters must be in an ordered collection (a list), "
+                        "not a set: a set's order changes between runs, and the state "
+                        "dict numbers parameters by position")
+    return params
 
 
 def _is_param(obj):

@@ -6,7 +6,7 @@ from .optimizer import Optimizer, _check
 class SGD(Optimizer):
     r"""Stochastic gradient descent (PyTorch's update rule).
 
-    With gradient ``g`` (negated if ``maximize``; ``+ wd * p`` if ``weight_decay``)::
+    With ``g`` the gradient after ``maximize`` and weight decay (see :class:`Optimizer`)::
 
         b_1 = g                                   first step
         b_t = mu * b_{t-1} + (1 - dampening) * g   later steps      (if momentum mu != 0)
