@@ -139,6 +139,25 @@ def _range(value, name, centre=0.0):
     return (float(low), float(high))
 
 
+def _pad_and_flatten(batch, fill):
+    """Surround every image by a border of ``fill`` (1 pixel before, 2 after) and
+    flatten it to (N, C, (H+3) * (W+3)).
+
+    Source positions clipped to [-1, H] x [-1, W], and their right/lower neighbours,
+    then land on the image or on this border: reading outside needs no special case.
+    """
+    padded = np.pad(batch, ((0, 0), (0, 0), (1, 2), (1, 2)), constant_values=fill)
+    return padded.reshape(len(batch), batch.shape[1], -1)
+
+
+def _gather(flat, index):
+    """Pixels of every channel at flat positions ``index`` (N, H', W') -> (N, C, H', W')."""
+    n, c, size = flat.shape
+    start = (np.arange(n * c) * size).reshape(n, c, 1)  # where each (image, channel) begins
+    pixels = np.take(flat.reshape(-1), start + index.reshape(n, 1, -1))
+    return pixels.reshape(n, c, *index.shape[1:])
+
+
 def sample_bilinear(batch, src_y, src_x, fill=0.0):
     """Read ``batch`` (N, C, H, W) at real-valued source positions, bilinearly.
 
@@ -147,28 +166,24 @@ def sample_bilinear(batch, src_y, src_x, fill=0.0):
     ``(1-a)(1-b) I[y0,x0] + (1-a) b I[y0,x0+1] + a (1-b) I[y0+1,x0] + a b I[y0+1,x0+1]``
     with ``a = y - y0``, ``b = x - x0``; neighbours outside the image count as ``fill``.
     """
-    n, _, h, w = batch.shape
-    y0, x0 = np.floor(src_y).astype(np.int64), np.floor(src_x).astype(np.int64)
-    a, b = (src_y - y0)[:, None], (src_x - x0)[:, None]
-    sample = np.arange(n)[:, None, None]
-    out = 0.0
-    for dy, dx, weight in ((0, 0, (1 - a) * (1 - b)), (0, 1, (1 - a) * b),
-                           (1, 0, a * (1 - b)), (1, 1, a * b)):
-        y, x = y0 + dy, x0 + dx
-        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        pixels = batch[sample, :, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]  # (N, H', W', C)
-        pixels = np.where(inside[..., None], pixels, fill).transpose(0, 3, 1, 2)
-        out = out + weight * pixels
-    return out
+    _, _, h, w = batch.shape
+    flat = _pad_and_flatten(batch, fill)
+    y, x = np.clip(src_y, -1, h), np.clip(src_x, -1, w)
+    y0, x0 = np.floor(y), np.floor(x)
+    a, b = (y - y0)[:, None], (x - x0)[:, None]
+    row = w + 3  # stride of one row in the padded, flattened image
+    corner = (y0.astype(np.int64) + 1) * row + (x0.astype(np.int64) + 1)
+    top = (1 - b) * _gather(flat, corner) + b * _gather(flat, corner + 1)
+    bottom = (1 - b) * _gather(flat, corner + row) + b * _gather(flat, corner + row + 1)
+    return (1 - a) * top + a * bottom
 
 
 def sample_nearest(batch, src_y, src_x, fill=0.0):
     """Like ``sample_bilinear`` but reads the single nearest pixel."""
-    n, _, h, w = batch.shape
-    y, x = np.rint(src_y).astype(np.int64), np.rint(src_x).astype(np.int64)
-    inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-    pixels = batch[np.arange(n)[:, None, None], :, np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]
-    return np.where(inside[..., None], pixels, fill).transpose(0, 3, 1, 2)
+    _, _, h, w = batch.shape
+    y = np.rint(np.clip(src_y, -1, h)).astype(np.int64)
+    x = np.rint(np.clip(src_x, -1, w)).astype(np.int64)
+    return _gather(_pad_and_flatten(batch, fill), (y + 1) * (w + 3) + (x + 1))
 
 
 def affine(batch, angle=0.0, translate=(0.0, 0.0), scale=1.0, interpolation="bilinear", fill=0.0):
@@ -181,16 +196,17 @@ def affine(batch, angle=0.0, translate=(0.0, 0.0), scale=1.0, interpolation="bil
     """
     batch = np.asarray(batch)
     n, _, h, w = batch.shape
+    dtype = _float_dtype(batch)  # float32 images get float32 coordinates: half the work
     theta = np.deg2rad(np.broadcast_to(np.asarray(angle, np.float64), (n,)))[:, None, None]
-    scale = np.broadcast_to(np.asarray(scale, np.float64), (n,))[:, None, None]
-    shift = np.broadcast_to(np.asarray(translate, np.float64), (n, 2))
-    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    ys, xs = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    scale = np.broadcast_to(np.asarray(scale, dtype), (n,))[:, None, None]
+    shift = np.broadcast_to(np.asarray(translate, dtype), (n, 2))
+    cy, cx = dtype.type((h - 1) / 2.0), dtype.type((w - 1) / 2.0)
+    ys, xs = np.meshgrid(np.arange(h, dtype=dtype), np.arange(w, dtype=dtype), indexing="ij")
     dx = (xs - cx - shift[:, 0, None, None]) / scale
     dy = (ys - cy - shift[:, 1, None, None]) / scale
     # y points down, so a counter-clockwise turn on screen is
     # x' = x cos + y sin, y' = -x sin + y cos; its inverse swaps the signs of sin.
-    cos, sin = np.cos(theta), np.sin(theta)
+    cos, sin = np.cos(theta).astype(dtype), np.sin(theta).astype(dtype)
     src_x = cx + cos * dx - sin * dy
     src_y = cy + sin * dx + cos * dy
     if interpolation == "bilinear":
@@ -199,7 +215,7 @@ def affine(batch, angle=0.0, translate=(0.0, 0.0), scale=1.0, interpolation="bil
         out = sample_nearest(batch, src_y, src_x, fill)
     else:
         raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
-    return out.astype(_float_dtype(batch), copy=False)
+    return out.astype(dtype, copy=False)
 
 
 class RandomAffine(RandomTransform):
