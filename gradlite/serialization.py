@@ -42,6 +42,7 @@ def save(obj, path):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)        # mkstemp made it owner-only; use the usual rw-r--r--
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
