@@ -1,0 +1,149 @@
+"""Compiled conv/pool kernels against their numpy reference twins (the spec).
+
+hypothesis draws shapes and parameters; every compiled kernel must agree with
+``gradlite._kernels._reference`` to float tolerance, forward and backward.
+"""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import gradlite._kernels as K
+from gradlite._kernels import _reference as R
+
+pytestmark = pytest.mark.skipif(not K.COMPILED, reason="compiled kernels not built")
+
+TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+dtypes = st.sampled_from([np.float32, np.float64])
+pairs = lambda lo, hi: st.tuples(st.integers(lo, hi), st.integers(lo, hi))  # noqa: E731
+
+
+def close(a, b, dtype):
+    assert a.dtype == b.dtype == dtype
+    np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+def draw(data, shape, dtype):
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@st.composite
+def conv_cases(draw_):
+    groups = draw_(st.integers(1, 3))
+    cg, og = draw_(st.integers(1, 3)), draw_(st.integers(1, 3))
+    k, s, d = draw_(pairs(1, 4)), draw_(pairs(1, 3)), draw_(pairs(1, 2))
+    p = draw_(st.tuples(st.integers(0, 2), st.integers(0, 2)))
+    n, h, w = draw_(st.integers(1, 3)), draw_(st.integers(1, 9)), draw_(st.integers(1, 9))
+    x_shape, w_shape = (n, groups * cg, h, w), (groups * og, cg, *k)
+    out = [R.output_size(x_shape[2 + a], k[a], s[a], p[a], d[a]) for a in (0, 1)]
+    assume(min(out) >= 1)
+    return x_shape, w_shape, dict(stride=s, padding=p, dilation=d, groups=groups)
+
+
+@given(conv_cases(), dtypes, st.booleans(), st.data())
+def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
+    x_shape, w_shape, args = case
+    x, w = draw(data, x_shape, dtype), draw(data, w_shape, dtype)
+    b = draw(data, w_shape[:1], dtype) if bias else None
+    y = K.conv2d_forward(x, w, b, **args)
+    close(y, R.conv2d_forward(x, w, b, **args), dtype)
+    gy = draw(data, y.shape, dtype)
+    needs = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans()), label="needs")
+    got = K.conv2d_backward(x, w, gy, **args, needs=needs)
+    want = R.conv2d_backward(x, w, gy, **args, needs=needs)
+    for g, r, need in zip(got, want, needs):
+        assert (g is None) == (not need)
+        if need:
+            close(g, r, dtype)
+
+
+def test_conv2d_accepts_noncontiguous_inputs():
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))[:, :, ::2, ::2]
+    w = np.random.default_rng(1).standard_normal((4, 3, 3, 3)).transpose(0, 1, 3, 2)
+    args = ((1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(K.conv2d_forward(x, w, None, *args),
+                               R.conv2d_forward(x, w, None, *args), rtol=1e-12)
+
+
+@st.composite
+def pool_cases(draw_):
+    k, s = draw_(pairs(1, 4)), draw_(pairs(1, 3))
+    p = draw_(st.tuples(st.integers(0, k[0] // 2), st.integers(0, k[1] // 2)))
+    shape = (draw_(st.integers(1, 3)), draw_(st.integers(1, 3)),
+             draw_(st.integers(1, 9)), draw_(st.integers(1, 9)))
+    assume(all(R.output_size(shape[2 + a], k[a], s[a], p[a]) >= 1 for a in (0, 1)))
+    return shape, dict(kernel=k, stride=s, padding=p)
+
+
+@given(pool_cases(), dtypes, st.data())
+def test_max_pool2d_matches_reference(case, dtype, data):
+    shape, args = case
+    x = draw(data, shape, dtype)
+    y, arg = K.max_pool2d_forward(x, **args)
+    y_ref, arg_ref = R.max_pool2d_forward(x, **args)
+    close(y, y_ref, dtype)
+    np.testing.assert_array_equal(arg, arg_ref)
+    gy = draw(data, y.shape, dtype)
+    close(K.max_pool2d_backward(gy, arg, shape), R.max_pool2d_backward(gy, arg, shape), dtype)
+
+
+def test_max_pool2d_ties_pick_the_first_maximum():
+    x = np.zeros((1, 1, 2, 2), dtype=np.float32)
+    assert K.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))[1].item() == 0
+
+
+@given(pool_cases(), dtypes, st.booleans(), st.data())
+def test_avg_pool2d_matches_reference(case, dtype, include_pad, data):
+    shape, args = case
+    x = draw(data, shape, dtype)
+    y = K.avg_pool2d_forward(x, **args, count_include_pad=include_pad)
+    close(y, R.avg_pool2d_forward(x, **args, count_include_pad=include_pad), dtype)
+    gy = draw(data, y.shape, dtype)
+    close(K.avg_pool2d_backward(gy, shape, **args, count_include_pad=include_pad),
+          R.avg_pool2d_backward(gy, shape, **args, count_include_pad=include_pad), dtype)
+
+
+@given(st.integers(1, 9), st.integers(1, 9), pairs(1, 9), dtypes, st.data())
+def test_adaptive_avg_pool2d_matches_reference(h, w, out, dtype, data):
+    x = draw(data, (2, 3, h, w), dtype)
+    y = K.adaptive_avg_pool2d_forward(x, out)
+    close(y, R.adaptive_avg_pool2d_forward(x, out), dtype)
+    gy = draw(data, y.shape, dtype)
+    close(K.adaptive_avg_pool2d_backward(gy, x.shape), R.adaptive_avg_pool2d_backward(gy, x.shape),
+          dtype)
+
+
+def test_adaptive_windows_follow_pytorch_formula():
+    # start = floor(i*H/out), end = ceil((i+1)*H/out): windows may overlap
+    assert R.adaptive_windows(5, 3) == [(0, 2), (1, 4), (3, 5)]
+    assert R.adaptive_windows(4, 1) == [(0, 4)]
+
+
+def test_missing_extension_falls_back_to_reference_with_one_warning(monkeypatch):
+    import builtins
+    import importlib
+    import sys
+
+    real_import = builtins.__import__
+
+    def no_compiled(name, globals=None, locals=None, fromlist=(), level=0):
+        if level and name in ("_conv", "_pool"):
+            raise ImportError(f"no module named {name}")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", no_compiled)
+    monkeypatch.delitem(sys.modules, "gradlite._kernels")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fallback = importlib.import_module("gradlite._kernels")
+        assert not fallback.COMPILED
+        assert fallback.conv2d_forward is R.conv2d_forward
+        assert len(caught) == 1 and "pip install ." in str(caught[0].message)
+    finally:
+        monkeypatch.undo()
+        sys.modules["gradlite._kernels"] = K
+        sys.modules["gradlite"]._kernels = K
