@@ -18,10 +18,13 @@ PrecisionRecallF1 = namedtuple("PrecisionRecallF1", ["precision", "recall", "f1"
 
 
 def _numpy(x):
-    """The values of ``x`` as a numpy array, without any autograd."""
-    if hasattr(x, "numpy") and callable(x.numpy):
+    """The values of ``x`` as a numpy array (a Tensor's ``.numpy()``/``.data``), no autograd."""
+    if isinstance(x, np.ndarray):
+        return x
+    if callable(getattr(x, "numpy", None)):
         return np.asarray(x.numpy())
-    return np.asarray(getattr(x, "data", x))
+    data = getattr(x, "data", None)
+    return data if isinstance(data, np.ndarray) else np.asarray(x)
 
 
 def _class_indices(pred, target, name="pred"):

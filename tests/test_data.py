@@ -1,5 +1,4 @@
 """Tests for gradlite.data: the IDX reader, MNIST and friends, the loader, random_split."""
-import gzip
 import hashlib
 import io
 import urllib.error

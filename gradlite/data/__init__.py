@@ -4,7 +4,8 @@
 batches as Tensors.
 """
 from . import datasets, transforms
-from .dataloader import DataLoader, default_collate
+from .collate import default_collate
+from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .download import DownloadError
 from .idx import DataFileError, read_idx

@@ -1,45 +1,15 @@
 """DataLoader: iterate over a dataset in (optionally shuffled) batches of Tensors."""
-import numbers
-
 import numpy as np
 
 from ..random import as_generator
+from ..tensor import Tensor
 from .dataset import fetch_batch
 
 
-def default_collate(samples):
-    """Stack a list of samples into one batch, keeping the samples' structure.
-
-    Arrays (and Tensors) are stacked along a new first axis; Python ints become an
-    int64 array, Python floats a float32 array; tuples, lists and dicts are collated
-    field by field; anything else (e.g. strings) is returned as a list.
-    """
-    first = samples[0]
-    if isinstance(first, (tuple, list)):
-        return type(first)(default_collate(list(field)) for field in zip(*samples))
-    if isinstance(first, dict):
-        return {key: default_collate([s[key] for s in samples]) for key in first}
-    if isinstance(first, (bool, np.bool_)):
-        return np.array(samples, dtype=bool)
-    if isinstance(first, numbers.Integral):
-        return np.array(samples, dtype=np.int64)
-    if isinstance(first, numbers.Real):
-        return np.array(samples, dtype=np.float32)
-    if isinstance(first, np.ndarray) or hasattr(first, "data"):
-        return np.stack([getattr(s, "data", s) for s in samples])
-    return list(samples)
-
-
-def _tensor(array):
-    """Wrap a numpy array as a gradlite Tensor without copying."""
-    from ..tensor import Tensor
-    return Tensor(array)
-
-
 def to_tensors(batch):
-    """Wrap every numpy array in a (possibly nested) batch as a gradlite Tensor."""
+    """Wrap every numpy array in a (possibly nested) batch as a gradlite Tensor (no copy)."""
     if isinstance(batch, np.ndarray):
-        return _tensor(batch)
+        return Tensor(batch)
     if isinstance(batch, (tuple, list)):
         return type(batch)(to_tensors(item) for item in batch)
     if isinstance(batch, dict):

@@ -10,6 +10,7 @@ Two ways to read a dataset:
 import numpy as np
 
 from ..random import as_generator
+from .collate import as_array, default_collate
 
 
 class Dataset:
@@ -20,12 +21,6 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
-
-
-def _as_array(x):
-    """A numpy array from an ndarray, a gradlite Tensor (``.data``) or a list."""
-    data = getattr(x, "data", x)
-    return data if isinstance(data, np.ndarray) else np.asarray(data)
 
 
 def _is_batch_index(index):
@@ -42,7 +37,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(_as_array(t) for t in tensors)
+        self.tensors = tuple(as_array(t) for t in tensors)
         lengths = [len(t) for t in self.tensors]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: all arrays must have the same first "
@@ -66,7 +61,6 @@ def fetch_batch(dataset, indices, collate_fn=None):
     """
     if collate_fn is None and hasattr(dataset, "__getitems__"):
         return dataset.__getitems__(indices)
-    from .dataloader import default_collate
     samples = [dataset[int(i)] for i in indices]
     return (collate_fn or default_collate)(samples)
 

@@ -16,6 +16,7 @@ import numbers
 import numpy as np
 
 from ..random import as_generator
+from .collate import as_array
 
 
 def apply_transform(transform, batch):
@@ -33,7 +34,7 @@ class Transform:
     supports_batch = True
 
     def __call__(self, x):
-        x = np.asarray(getattr(x, "data", x))
+        x = as_array(x)
         if x.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__}: expected an image (C, H, W) or a "
                              f"batch (N, C, H, W), got shape {x.shape}")
@@ -386,7 +387,9 @@ class ZCAWhitening(Transform):
         self.matrix = None
 
     def fit(self, images):
-        x = np.asarray(getattr(images, "data", images), dtype=np.float64)
+        """Learn mu and W from ``images`` (N, ...): an array or Tensor of training images
+        as the model will see them (e.g. float32 in [0, 1], not the raw uint8 ``.data``)."""
+        x = as_array(images).astype(np.float64)
         flat = x.reshape(len(x), -1)
         self.mean = flat.mean(axis=0)
         centred = flat - self.mean
