@@ -344,3 +344,24 @@ def test_invalid_param_groups():
         optim.SGD({p}, lr=0.1)
     with pytest.raises(ValueError, match="Invalid learning rate"):
         optim.SGD([{"params": [p], "lr": -1.0}], lr=0.1)
+
+
+def test_training_loop_with_autograd_matches_torch():
+    """End to end: gradlite autograd + Adam(amsgrad) + OneCycleLR on least squares."""
+    torch = pytest.importorskip("torch")
+    if not hasattr(Tensor, "backward"):
+        pytest.skip("the gradlite core is not importable")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 5)), rng.standard_normal((64, 1))
+    w0 = rng.standard_normal((5, 1))
+    w, tw = param(w0), torch.tensor(w0, requires_grad=True)
+    opt, topt = optim.Adam([w], amsgrad=True), torch.optim.Adam([tw], amsgrad=True)
+    sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=30)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.1, total_steps=30)
+    for _ in range(30):
+        for o, s, v, lib in ((opt, sched, w, Tensor), (topt, tsched, tw, torch.tensor)):
+            o.zero_grad()
+            ((lib(X) @ v - lib(y)) ** 2).mean().backward()
+            o.step()
+            s.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-10, atol=1e-12)
