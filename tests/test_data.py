@@ -191,6 +191,14 @@ def test_real_mnist_test_split(real_mnist_test):
     assert np.bincount(real_mnist_test.targets).min() > 800
 
 
+def test_real_mnist_train_split():
+    if not (REAL_MNIST / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"the MNIST files are not in {REAL_MNIST}")
+    train = datasets.MNIST(REAL_MNIST)
+    assert train.data.shape == (60000, 28, 28) and train.targets.shape == (60000,)
+    assert train.targets[:5].tolist() == [5, 0, 4, 1, 9]
+
+
 def test_bundled_subset_shape_dtype_balance():
     train, test = datasets.MNISTSmall(), datasets.MNISTSmall(train=False)
     assert train.data.shape == (10000, 28, 28) and test.data.shape == (2000, 28, 28)
