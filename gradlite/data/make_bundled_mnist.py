@@ -47,7 +47,10 @@ def main(argv=None):
     parser.add_argument("--source", required=True, help="folder with the four MNIST IDX files")
     parser.add_argument("--output", default=str(BUNDLED_MNIST), help="npz file to write")
     args = parser.parse_args(argv)
-    path = build(args.source, args.output)
+    try:
+        path = build(args.source, args.output)
+    except (OSError, ValueError) as err:  # missing or damaged files
+        parser.exit(1, f"make_bundled_mnist: {err}\n")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
