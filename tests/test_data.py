@@ -208,6 +208,16 @@ def test_bundled_subset_shape_dtype_balance():
     assert datasets.BUNDLED_MNIST.stat().st_size < 2.5e6
 
 
+def test_bundled_labels_match_images():
+    """A nearest-class-mean classifier fit on the training digits scores ~80% on the test
+    digits; images and labels out of step would score ~10%."""
+    train, test = datasets.MNISTSmall(), datasets.MNISTSmall(train=False)
+    x_train, x_test = (d.data.reshape(len(d), -1) / 255.0 for d in (train, test))
+    means = np.stack([x_train[train.targets == k].mean(axis=0) for k in range(10)])
+    distances = ((x_test[:, None, :] - means[None]) ** 2).sum(axis=-1)
+    assert np.mean(distances.argmin(axis=1) == test.targets) > 0.75
+
+
 def test_bundled_subset_is_real_mnist(real_mnist_test):
     with np.load(datasets.BUNDLED_MNIST) as bundled:
         index, images = bundled["test_index"], bundled["x_test"]
