@@ -127,6 +127,8 @@ def test_random_crop_sizes_and_errors():
     assert T.RandomCrop((4, 3))(images()).shape == (8, 1, 4, 3)
     with pytest.raises(ValueError, match=r"crop size \(20, 20\) is larger"):
         T.RandomCrop(20)(images())
+    with pytest.raises(ValueError, match="padding must be a non-negative int"):
+        T.RandomCrop(8, padding=(1, 2))
 
 
 def test_bad_arguments_are_named():

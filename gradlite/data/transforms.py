@@ -281,14 +281,17 @@ class RandomVerticalFlip(RandomHorizontalFlip):
 
 
 class RandomCrop(RandomTransform):
-    """Cut a random ``size`` window from each image, after zero-padding it by ``padding``.
+    """Cut a random ``size`` window from each image, after padding it with ``fill``.
 
-    ``size``: int or (h, w).  ``padding``: int (all sides) or None.  With padding p and
-    size equal to the image size this is a random shift by up to p pixels.
+    ``size``: int or (h, w).  ``padding``: pixels added on every side (int) or None.
+    With padding p and size equal to the image size this is a random shift by up to p
+    pixels.
     """
 
     def __init__(self, size, padding=None, fill=0.0, generator=None):
         super().__init__(generator)
+        if padding is not None and not (isinstance(padding, numbers.Integral) and padding >= 0):
+            raise ValueError(f"RandomCrop: padding must be a non-negative int or None, got {padding!r}")
         self.size = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
         self.padding, self.fill = padding, fill
 
