@@ -1,0 +1,17 @@
+"""gradlite.nn: modules, layers, activations, losses, ``functional`` and ``init``."""
+from . import functional, init
+from .activations import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .containers import ModuleDict, ModuleList, Sequential
+from .layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout,
+                     Flatten, Identity, Linear, MaxPool2d, Maxout)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
+                     MultiMarginLoss, NLLLoss, SmoothL1Loss)
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList",
+           "ModuleDict", "Identity", "Linear", "Maxout", "Conv2d", "MaxPool2d", "AvgPool2d",
+           "AdaptiveAvgPool2d", "Flatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "ReLU",
+           "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "MSELoss",
+           "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+           "BCEWithLogitsLoss", "MultiMarginLoss"]

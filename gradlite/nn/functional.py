@@ -1,0 +1,176 @@
+"""The functional forms of the layers, activations and losses:
+``import gradlite.nn.functional as F`` (PyTorch's names and signatures).
+
+The convolution and pooling functions (``conv2d``, ``max_pool2d``, ``avg_pool2d``,
+``adaptive_avg_pool2d``) live in ``gradlite.nn._conv`` and are imported on first use.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .. import autograd
+from ..functions import pad  # noqa: F401  (F.pad, as torch.nn.functional.pad)
+from ..random import default_generator
+from ..tensor import Tensor, as_tensor
+from ._activations import Elu, LeakyRelu, NormalCdf
+from ._linear import Affine
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                     cross_entropy, huber_loss, l1_loss, mse_loss, multi_margin_loss, nll_loss,
+                     smooth_l1_loss)
+
+_CONV_FUNCTIONS = ("conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
+
+
+def __getattr__(name):
+    """Import the conv/pool functions from ``_conv`` on first use (then cache them)."""
+    if name in _CONV_FUNCTIONS:
+        from . import _conv
+        function = globals()[name] = getattr(_conv, name)
+        return function
+    raise AttributeError(f"module 'gradlite.nn.functional' has no attribute '{name}'")
+
+
+# --------------------------------------------------------------------------- linear
+def linear(input, weight, bias=None):
+    """y = x W^T + b for x (..., in_features), W (out_features, in_features), b (out_features,)."""
+    input = as_tensor(input)
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
+                         f"shape {tuple(weight.shape)}: the input's last dim must be "
+                         f"in_features = {weight.shape[-1]}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), "
+                         f"got {tuple(bias.shape)}")
+    return Affine.apply(input, weight, bias)
+
+
+# --------------------------------------------------------------------------- activations
+def relu(input):
+    """max(x, 0)."""
+    return input.relu()
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """x if x > 0 else negative_slope * x."""
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def elu(input, alpha=1.0):
+    """x if x > 0 else alpha (e^x - 1)."""
+    return Elu.apply(input, alpha)
+
+
+def gelu(input, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF (``approximate='none'``), or
+    x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (``approximate='tanh'``)."""
+    if approximate == "none":
+        return input * NormalCdf.apply(input)
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2 / math.pi)
+        return input * 0.5 * (inner.tanh() + 1)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def sigmoid(input):
+    """1 / (1 + e^-x)."""
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def _softmax_dim(op, ndim):
+    """PyTorch's legacy choice when ``dim`` is not given: 0 for 0-, 1- and 3-d input, else 1."""
+    warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None):
+    """e^x_i / sum_j e^x_j along ``dim`` (computed with the max subtracted)."""
+    return input.softmax(_softmax_dim("softmax", input.ndim) if dim is None else dim)
+
+
+def log_softmax(input, dim=None):
+    """x_i - log sum_j e^x_j along ``dim``, computed stably."""
+    return input.log_softmax(_softmax_dim("log_softmax", input.ndim) if dim is None else dim)
+
+
+# --------------------------------------------------------------------------- shapes
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (``torch.flatten``)."""
+    return input.flatten(start_dim, end_dim)
+
+
+# --------------------------------------------------------------------------- regularisation
+def dropout(input, p=0.5, training=True):
+    """Inverted dropout: in training, zero each element with probability p and scale
+    the survivors by 1 / (1 - p), so the expected value is unchanged and evaluation
+    needs no rescaling; the gradient passes through the same mask. Identity when
+    not training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    dtype = input.dtype if input.dtype in (np.float32, np.float64) else np.float32
+    keep = default_generator().random(input.shape, dtype=dtype) >= p
+    return input * (keep * np.asarray(1 / (1 - p), dtype))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) of ``input`` (N, C, ...):
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    In training, mean and the biased var are the batch's statistics over every dim
+    but 1 (the gradient flows through them), and the running estimates are updated
+    in place: running = (1 - momentum) running + momentum * batch, with the
+    unbiased variance n/(n-1) var (as PyTorch). Otherwise the running ones are used.
+    """
+    input = as_tensor(input)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input (N, C) or (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    channels = input.shape[1]
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
+                         ("weight", weight), ("bias", bias)):
+        if tensor is not None and tuple(tensor.shape) != (channels,):
+            raise ValueError(f"batch_norm: {name} must have shape ({channels},) for input of "
+                             f"shape {tuple(input.shape)}, got {tuple(tensor.shape)}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    per_channel = (1, channels) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.data.size // max(channels, 1)
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {tuple(input.shape)}")
+        mean = input.mean(dim=axes, keepdim=True)
+        centred = input - mean
+        var = (centred * centred).mean(dim=axes, keepdim=True)
+        if running_mean is not None:
+            _update_running(running_mean, mean.data, momentum)
+        if running_var is not None:
+            _update_running(running_var, var.data * (count / (count - 1)), momentum)
+        normalised = centred / (var + eps).sqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when "
+                             "training=False")
+        normalised = ((input - running_mean.reshape(per_channel))
+                      / (running_var.reshape(per_channel) + eps).sqrt())
+    if weight is not None:
+        normalised = normalised * weight.reshape(per_channel)
+    if bias is not None:
+        normalised = normalised + bias.reshape(per_channel)
+    return normalised
+
+
+def _update_running(running, batch_value, momentum):
+    array = running.data if isinstance(running, Tensor) else running
+    with autograd.no_grad():
+        array *= 1 - momentum
+        array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)
