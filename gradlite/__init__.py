@@ -9,6 +9,7 @@ from .functions import *  # noqa: F401,F403  (exp, sum, cat, stack, where, pad, 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .scalar import Value
+from .serialization import load, save
 from .tensor import (Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float16, float32,
                      float64, from_numpy, full, full_like, int32, int64, linspace, ones,
                      ones_like, rand, rand_like, randint, randn, randn_like, tensor, uint8, zeros,

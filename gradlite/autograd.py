@@ -69,8 +69,9 @@ class Context:
     """What a Function's forward leaves for its backward.
 
     ``save_for_backward(*arrays)`` keeps arrays; ``saved_tensors`` hands them
-    back, with any array that was an input or the output of the op replaced by
-    that Tensor, so a backward written with Tensor ops stays differentiable.
+    back as Tensors: an array that was an input or the output of the op comes
+    back as that very Tensor, so a backward written with Tensor ops stays
+    differentiable; any other array comes back as a constant.
     ``needs_input_grad[i]`` says whether input ``i`` wants a gradient. Any
     other attribute (``ctx.stride = 2``) is free for the op to use.
     """
@@ -93,13 +94,15 @@ class Context:
         return tuple(self._as_tensor(value) for value in self._saved)
 
     def _as_tensor(self, value):
-        if isinstance(value, np.ndarray):
+        if value is self._result:
             output = self._output()
-            if output is not None and output.data is value:
+            if output is not None:
                 return output
+        if isinstance(value, (np.ndarray, np.generic)):
             for tensor in self.inputs:
                 if tensor is not None and tensor.data is value:
                     return tensor
+            return _tensor_module.Tensor._make(np.asarray(value), False)
         return value
 
 
@@ -155,7 +158,7 @@ class Function:
             ctx.fn = cls
             ctx.inputs = tuple(arg if isinstance(arg, Tensor) and arg.requires_grad else None
                                for arg in args)
-            ctx._output = weakref.ref(result)
+            ctx._result, ctx._output = out, weakref.ref(result)
             result._ctx = ctx
         return result
 

@@ -56,8 +56,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     with autograd.no_grad():
         out_shape = fn(*inputs).shape
     direction = np.random.default_rng(seed).standard_normal(out_shape)
-    analytic = autograd.grad(_projected(fn, inputs, direction), [x for _, x in checked],
-                             allow_unused=True)
+    projected = _projected(fn, inputs, direction)
+    if projected.requires_grad:
+        analytic = autograd.grad(projected, [x for _, x in checked], allow_unused=True)
+    else:  # the output does not depend on any input that requires grad
+        analytic = [None] * len(checked)
     for (i, x), a in zip(checked, analytic):
         a = np.zeros_like(x.data) if a is None else a.data
         n = _numerical_grad(fn, inputs, x, direction, eps)
@@ -66,8 +69,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
             worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(a), excess, np.inf)),
                                      x.shape)
             message = (f"gradcheck: gradient of input {i} (shape {x.shape}) is wrong at index "
-                       f"{tuple(int(k) for k in worst)}: analytic {a[worst]!r}, numerical "
-                       f"{n[worst]!r} (atol={atol}, rtol={rtol})")
+                       f"{tuple(int(k) for k in worst)}: analytic {float(a[worst])!r}, numerical "
+                       f"{float(n[worst])!r} (atol={atol}, rtol={rtol})")
             if raise_exception:
                 raise GradcheckError(message)
             return False

@@ -303,7 +303,10 @@ class Tensor:
         return ops.Pow.apply(self, _operand(exponent, self))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(_operand(base, self), self)
+        base = _operand(base, self)
+        if not isinstance(base, Tensor):  # the exponent's gradient needs log(base) as a Tensor
+            base = Tensor._make(np.asarray(base, dtype=_floating(self).dtype), False)
+        return ops.Pow.apply(base, self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -523,7 +526,7 @@ class Tensor:
             return op.apply(self, None, False)
         axis = _axes(dim, self.ndim, op.__name__.lower())[0]
         indices = _arg_reduce(arg_fn, self.data, axis, keepdim)
-        return MinMax(op.apply(self, axis, keepdim), Tensor._make(indices, False))
+        return MinMax(op.apply(self, (axis,), keepdim), Tensor._make(indices, False))
 
     def amax(self, dim=None, keepdim=False):
         return ops.Max.apply(self, _axes(dim, self.ndim, "amax"), keepdim)
