@@ -217,7 +217,8 @@ class Dropout(Module):
 class _BatchNorm(Module):
     """Shared by BatchNorm1d and BatchNorm2d; see ``F.batch_norm`` for the math.
 
-    Parameters ``weight`` (gamma, ones) and ``bias`` (beta, zeros) when ``affine``;
+    Parameters ``weight`` (gamma, ones) and ``bias`` (beta, zeros; left out with
+    ``bias=False``) when ``affine``;
     buffers ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
     when ``track_running_stats``. ``momentum=None`` uses the cumulative average
     1 / num_batches_tracked instead of a fixed momentum.
@@ -225,13 +226,13 @@ class _BatchNorm(Module):
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True):
+                 track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
+            self.register_parameter("bias", Parameter(zeros(num_features)) if bias else None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -267,7 +268,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

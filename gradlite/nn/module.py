@@ -224,6 +224,29 @@ class Module:
             else:
                 param.grad.data.fill(0)
 
+    def to(self, dtype=None, device=None):
+        """Cast every floating point parameter and buffer to ``dtype``, in place (the
+        Parameter objects stay the same, so build the optimizer after this); returns self."""
+        if isinstance(dtype, str) and dtype in ("cpu", "cuda", "mps"):
+            dtype, device = None, dtype
+        if device not in (None, "cpu"):
+            raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
+        if dtype is None:
+            return self
+        tensors = [t for _, t in self.named_parameters()] + [t for _, t in self.named_buffers()]
+        for tensor in tensors:
+            if tensor.data.dtype.kind == "f":
+                tensor.data = tensor.data.astype(dtype, copy=False)
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.data.astype(dtype, copy=False)
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
     def apply(self, fn):
         """Call ``fn(module)`` on every descendant (children first), then on self."""
         for child in self.children():
@@ -232,16 +255,19 @@ class Module:
         return self
 
     # ------------------------------------------------------------------ state dict
-    def _state_entries(self):
-        """``(key, tensor)`` for every parameter and persistent buffer, in PyTorch's order."""
-        for prefix, module in self.named_modules():
-            dot = prefix + "." if prefix else ""
-            for name, param in module._parameters.items():
-                if param is not None:
-                    yield dot + name, param
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in module._non_persistent_buffers:
-                    yield dot + name, buffer
+    def _state_entries(self, prefix=""):
+        """``(key, tensor)`` for every parameter and persistent buffer in PyTorch's order:
+        a module's own parameters, then its buffers, then each child's entries. A module
+        reachable twice (shared) appears under both names, as in PyTorch."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield prefix + name, param
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers:
+                yield prefix + name, buffer
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_entries(prefix + name + ".")
 
     def state_dict(self):
         """An ordered dict ``key -> Tensor`` of parameters and persistent buffers.
