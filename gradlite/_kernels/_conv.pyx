@@ -17,10 +17,12 @@ Two strategies, both exact re-arrangements of the reference sums:
   first layer): a GEMM with K = KH*KW would be all overhead, so each output
   plane is a sum of KH*KW shifted, scaled input planes.
 """
+import threading
+
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from ._reference import output_size
 
@@ -57,9 +59,20 @@ cdef inline void _span(int off, int pad, int stride, int size, int out,
         hi[0] = lo[0]
 
 
+cdef inline void _add_strided(real* dst, const real* src, int lo, int hi, int stride) noexcept nogil:
+    """dst[j * stride] += src[j] for j in [lo, hi); stride 1 gets its own (vectorised) loop."""
+    cdef int j
+    if stride == 1:
+        for j in range(lo, hi):
+            dst[j] += src[j]
+    else:
+        for j in range(lo, hi):
+            dst[j * stride] += src[j]
+
+
 # ------------------------------------------------------------------ im2col / col2im
 
-cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom* g) noexcept nogil:
+cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom g) noexcept nogil:
     """Fill the KH*KW rows of one input plane x (H, W); cols points at row (c, 0, 0),
     column (n, 0, 0) and ld is the row length N*OH*OW."""
     cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
@@ -76,14 +89,17 @@ cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom* g) noexc
                 row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
                 for j in range(lo):
                     dst[i * g.OW + j] = 0
-                for j in range(lo, hi):
-                    dst[i * g.OW + j] = row[j * g.sw + off]
+                if g.sw == 1:
+                    memcpy(dst + i * g.OW + lo, row + lo + off, (hi - lo) * sizeof(real))
+                else:
+                    for j in range(lo, hi):
+                        dst[i * g.OW + j] = row[j * g.sw + off]
                 for j in range(hi, g.OW):
                     dst[i * g.OW + j] = 0
             memset(dst + ihi * g.OW, 0, (g.OH - ihi) * g.OW * sizeof(real))
 
 
-cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom* g) noexcept nogil:
+cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom g) noexcept nogil:
     """The adjoint of _im2col_plane: add each column entry onto the pixel it was read from."""
     cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
     cdef const real* src
@@ -96,8 +112,7 @@ cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom* g) noexc
             src = cols + (kh * g.KW + kw) * ld
             for i in range(ilo, ihi):
                 row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
-                for j in range(lo, hi):
-                    row[j * g.sw + off] += src[i * g.OW + j]
+                _add_strided(row + off, src + i * g.OW, lo, hi, g.sw)
 
 
 def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dilation, w_shape):
@@ -106,7 +121,7 @@ def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dila
     with nogil:
         for t in prange(g.N * g.C, schedule="static"):
             n, c = t // g.C, t % g.C
-            _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, &g)
+            _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
 
 
 def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dilation, w_shape):
@@ -115,7 +130,7 @@ def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dila
     with nogil:
         for t in prange(g.N * g.C, schedule="static"):
             n, c = t // g.C, t % g.C
-            _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, &g)
+            _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
 
 
 def _rows_to_nchw(const real[:, ::1] ym, real[:, :, ::1] y, const real[::1] b):
@@ -151,7 +166,7 @@ def _nchw_to_rows(const real[:, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums)
 #   1: out += w * inp shifted back to taps (grad input: inp = gy, out = gx)
 # Pointer out-parameters stay inside these functions: prange bodies only call them.
 
-cdef void _direct_plane(const real* inp, real* out, const real* w, Geom* g,
+cdef void _direct_plane(const real* inp, real* out, const real* w, Geom g,
                         int mode) noexcept nogil:
     cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
     cdef Py_ssize_t xr
@@ -171,7 +186,7 @@ cdef void _direct_plane(const real* inp, real* out, const real* w, Geom* g,
                         out[xr + j * g.sw] += wv * inp[i * g.OW + j]
 
 
-cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom* g) noexcept nogil:
+cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom g) noexcept nogil:
     """gw[kh, kw] += <gy plane, x plane read at tap (kh, kw)>."""
     cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
     cdef Py_ssize_t xr
@@ -199,7 +214,7 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
             n, o = t // g.O, t % g.O
             for k in range(g.OH * g.OW):
                 (&y[n, o, 0, 0])[k] = b[o] if has_b else 0
-            _direct_plane(&x[n, o // per, 0, 0], &y[n, o, 0, 0], &w[o, 0, 0, 0], &g, 0)
+            _direct_plane(&x[n, o // per, 0, 0], &y[n, o, 0, 0], &w[o, 0, 0, 0], g, 0)
 
 
 def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
@@ -211,7 +226,7 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
         for t in prange(g.N * g.C, schedule="static"):
             n, c = t // g.C, t % g.C
             for o in range(c * per, (c + 1) * per):
-                _direct_plane(&gy[n, o, 0, 0], &gx[n, c, 0, 0], &w[o, 0, 0, 0], &g, 1)
+                _direct_plane(&gy[n, o, 0, 0], &gx[n, c, 0, 0], &w[o, 0, 0, 0], g, 1)
 
 
 def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
@@ -222,18 +237,36 @@ def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
     with nogil:
         for o in prange(g.O, schedule="static"):
             for n in range(g.N):
-                _direct_weight_plane(&x[n, o // per, 0, 0], &gy[n, o, 0, 0], &gw[o, 0, 0, 0], &g)
+                _direct_weight_plane(&x[n, o // per, 0, 0], &gy[n, o, 0, 0], &gw[o, 0, 0, 0], g)
 
 
 # ---------------------------------------------------------------------- public API
 
+_workspace = threading.local()
+
+
+def _scratch(shape, dtype):
+    """An uninitialised array from this thread's grow-only scratch buffer.
+
+    A fresh ``np.empty`` of tens of MB costs as much in page faults as the im2col
+    that fills it, so the buffer is kept between calls (one per dtype and thread;
+    it holds the largest ``cols`` seen so far). Only one scratch array is live at a time.
+    """
+    size, key = int(np.prod(shape)), np.dtype(dtype).name
+    buf = getattr(_workspace, key, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_workspace, key, buf)
+    return buf[:size].reshape(shape)
+
+
 def _cols_buffer(x, w, stride, padding, dilation):
-    """im2col of x: (C*KH*KW, N*OH*OW), in x's dtype."""
+    """im2col of x: (C*KH*KW, N*OH*OW) in x's dtype, in the scratch buffer."""
     N, C = x.shape[:2]
     KH, KW = w.shape[2:]
     OH = output_size(x.shape[2], KH, stride[0], padding[0], dilation[0])
     OW = output_size(x.shape[3], KW, stride[1], padding[1], dilation[1])
-    cols = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    cols = _scratch((C * KH * KW, N * OH * OW), x.dtype)
     _im2col(x, cols, stride, padding, dilation, w.shape)
     return cols
 
@@ -292,7 +325,7 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
     if needs[0]:
         wt = w.reshape(G, O // G, K).transpose(0, 2, 1)
         if cols is None:
-            cols = np.empty((G * K, gym.shape[2]), dtype=x.dtype)
+            cols = _scratch((G * K, gym.shape[2]), x.dtype)
         np.matmul(wt, gym, out=cols.reshape(G, K, -1))        # reuse the im2col buffer
         gx = np.zeros_like(x)
         _col2im(cols, gx, stride, padding, dilation, w.shape)

@@ -1,0 +1,1 @@
+"""gradlite benchmarks: run a script with ``python -m benchmarks.<name>``."""
