@@ -6,7 +6,7 @@ tensors (cat, stack, where, pad) are defined here.
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor, _axes, _operand
+from .tensor import Tensor, as_tensor, _axes, _promote
 
 
 def _method_as_function(name):
@@ -53,7 +53,7 @@ def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting)."""
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
     x = input if isinstance(input, Tensor) else as_tensor(input)
-    return ops.Where.apply(condition, x, _operand(other, x))
+    return ops.Where.apply(condition, *_promote(x, other))
 
 
 def pad(input, pad, mode="constant", value=0.0):

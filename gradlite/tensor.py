@@ -241,7 +241,7 @@ class Tensor:
     # ------------------------------------------------------------------ dtype and copies
     def to(self, dtype=None, device=None):
         """Cast to ``dtype`` (differentiable); ``device`` may only be 'cpu'."""
-        if isinstance(dtype, str) and dtype in ("cpu", "cuda", "mps"):
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
             dtype, device = None, dtype
         if device not in (None, "cpu"):
             raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
@@ -276,37 +276,37 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        return ops.Add.apply(self, _operand(other, self))
+        return ops.Add.apply(*_promote(self, other))
 
     def __radd__(self, other):
-        return ops.Add.apply(_operand(other, self), self)
+        return ops.Add.apply(*_promote(self, other)[::-1])
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, _operand(other, self))
+        return ops.Sub.apply(*_promote(self, other))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(_operand(other, self), self)
+        return ops.Sub.apply(*_promote(self, other)[::-1])
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, _operand(other, self))
+        return ops.Mul.apply(*_promote(self, other))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(_operand(other, self), self)
+        return ops.Mul.apply(*_promote(self, other)[::-1])
 
     def __truediv__(self, other):
-        return ops.Div.apply(_floating(self), _operand(other, self))
+        return ops.Div.apply(*_promote(_floating(self), other))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(_operand(other, self), _floating(self))
+        return ops.Div.apply(*_promote(_floating(self), other)[::-1])
 
     def __pow__(self, exponent):
-        return ops.Pow.apply(self, _operand(exponent, self))
+        return ops.Pow.apply(*_promote(self, exponent))
 
     def __rpow__(self, base):
-        base = _operand(base, self)
+        x, base = _promote(self, base)
         if not isinstance(base, Tensor):  # the exponent's gradient needs log(base) as a Tensor
-            base = Tensor._make(np.asarray(base, dtype=_floating(self).dtype), False)
-        return ops.Pow.apply(base, self)
+            base = Tensor._make(np.asarray(base, dtype=_floating(x).dtype), False)
+        return ops.Pow.apply(base, x)
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -472,10 +472,10 @@ class Tensor:
     clip = clamp
 
     def maximum(self, other):
-        return ops.Maximum.apply(self, _operand(other, self))
+        return ops.Maximum.apply(*_promote(self, other))
 
     def minimum(self, other):
-        return ops.Minimum.apply(self, _operand(other, self))
+        return ops.Minimum.apply(*_promote(self, other))
 
     def sign(self):
         return Tensor._make(np.sign(self.data), False)
@@ -633,16 +633,18 @@ class Tensor:
 
 
 # ---------------------------------------------------------------------- helpers
-def _operand(other, like):
-    """The other side of a binary op: Tensors as they are, Python and numpy
-    scalars as weakly typed scalars (float32 * 2.5 stays float32)."""
+def _promote(tensor, other):
+    """The two sides of a binary op. Python and numpy scalars stay weakly typed
+    scalars (float32 * 2.5 stays float32); an integer tensor meeting a float
+    scalar becomes float32, as in PyTorch."""
     if isinstance(other, Tensor):
-        return other
+        return tensor, other
     if isinstance(other, (int, float, bool, np.generic)):
-        if like.data.dtype.kind in "biu" and isinstance(other, (float, np.floating)):
-            return np.float32(other)
-        return other.item() if isinstance(other, np.generic) else other
-    return _tensor_operand(other)
+        other = other.item() if isinstance(other, np.generic) else other
+        if isinstance(other, float) and tensor.data.dtype.kind in "biu":
+            tensor = tensor.to(float32)
+        return tensor, other
+    return tensor, _tensor_operand(other)
 
 
 def _tensor_operand(value):
