@@ -30,7 +30,7 @@ def labels(count, classes, seed=1):
        ignore=st.booleans())
 def test_cross_entropy_gradcheck(batch, classes, reduction, smoothing, weighted, ignore):
     target = labels(batch, classes)
-    if ignore:
+    if ignore and batch > 1:  # all rows ignored gives nan (as torch): tested separately
         target.data[0] = -100
     weight = gradlite.tensor(np.linspace(0.5, 2, classes)) if weighted else None
     assert gradcheck(lambda z: F.cross_entropy(z, target, weight, reduction=reduction,
