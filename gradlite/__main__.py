@@ -1,0 +1,7 @@
+"""``python -m gradlite`` and the ``gradlite`` console script (see ``gradlite.cli``)."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

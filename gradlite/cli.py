@@ -1,0 +1,355 @@
+"""The ``gradlite`` command: ``train``, ``evaluate``, ``predict`` and ``bench``.
+
+    gradlite train                      # LeNet-5 on the bundled MNIST subset
+    gradlite train --data mnist --data-dir ~/data/mnist --epochs 8
+    gradlite evaluate runs/latest/model.npz
+    gradlite predict runs/latest/model.npz digit.png
+
+``train`` writes ``model.npz`` (a ``gradlite.save`` checkpoint holding the model's
+``state_dict`` plus which model, data set, classes and input normalisation it was
+trained with, so ``evaluate`` and ``predict`` can rebuild it), ``history.png`` and
+``confusion_matrix.png`` (with matplotlib) into an output directory (``--out``, by
+default ``runs/<model>-<data>-<time>``) and prints its path.
+
+Errors the user can fix (bad data directory, foreign checkpoint, unreadable image)
+end with one line ``gradlite: error: ...`` on stderr and exit code 1; argparse's usage
+errors exit with 2; Ctrl-C during training saves the model so far and exits with 130.
+"""
+import argparse
+import importlib.util
+import runpy
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import manual_seed, metrics, nn, optim
+from .data import DataFileError, DataLoader, DownloadError, datasets, transforms
+from .models import MODELS
+from .optim.lr_scheduler import OneCycleLR
+from .serialization import load, save
+from .tensor import Tensor
+from .train import evaluate, fit, predict
+
+CHECKPOINT_FORMAT = "gradlite-cli-model"
+DATA_SETS = ["mnist-small", "mnist", "fashion-mnist", "xo"]
+#: Per-data-set input normalisation (mean, std) of the [0, 1] pixels, as in PyTorch's
+#: MNIST example; Fashion-MNIST has its own statistics.
+NORMALIZATION = {"mnist-small": (0.1307, 0.3081), "mnist": (0.1307, 0.3081),
+                 "fashion-mnist": (0.2860, 0.3530), "xo": (0.1307, 0.3081)}
+#: Optimizer name -> (builder(params, lr), default lr).
+OPTIMIZERS = {
+    "sgd": (lambda params, lr: optim.SGD(params, lr=lr), 0.1),
+    "momentum": (lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True), 0.05),
+    "adam": (lambda params, lr: optim.Adam(params, lr=lr), 3e-3),
+    "adamw": (lambda params, lr: optim.AdamW(params, lr=lr), 3e-3),
+    "rmsprop": (lambda params, lr: optim.RMSprop(params, lr=lr), 1e-3),
+    "adagrad": (lambda params, lr: optim.Adagrad(params, lr=lr), 3e-2),
+}
+#: Optimizers whose momentum OneCycleLR cycles (plain SGD, RMSprop, Adagrad keep theirs).
+CYCLED_MOMENTUM = {"momentum", "adam", "adamw"}
+DEFAULT_EPOCHS = 4
+DEFAULT_BATCH_SIZE = 64
+
+
+class CLIError(Exception):
+    """A problem the user can fix; ``main`` prints it as one line and exits with 1."""
+
+
+# ----------------------------------------------------------------- data
+
+def _image_transform(data, augment):
+    """Random shifts/rotations/zooms (with ``augment``) followed by normalisation."""
+    normalize = transforms.Normalize(*NORMALIZATION[data])
+    if not augment:
+        return normalize
+    jitter = transforms.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))
+    return transforms.Compose([jitter, normalize])
+
+
+def load_dataset(data, train, data_dir=None, download=False, augment=False):
+    """The train or test split of ``data`` (a ``DATA_SETS`` name), normalised."""
+    transform = _image_transform(data, augment and train)
+    if data == "mnist-small":
+        return datasets.MNISTSmall(train=train, transform=transform)
+    if data == "xo":
+        return datasets.XO(train=train, transform=transform)
+    root = Path(data_dir or Path("data") / data)
+    if not root.is_dir() and not download:
+        raise CLIError(f"data directory {root} does not exist; pass --data-dir with the "
+                       f"folder holding the {data} IDX files, or --download")
+    cls = datasets.MNIST if data == "mnist" else datasets.FashionMNIST
+    try:
+        return cls(root, train=train, transform=transform, download=download)
+    except (OSError, DataFileError, DownloadError) as err:
+        raise CLIError(str(err)) from None
+
+
+def _loader(dataset, batch_size, shuffle=False):
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+
+
+# ----------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, model, meta, history=None):
+    """Write the model's weights and ``meta`` (model/data/classes/normalisation)."""
+    save({"format": CHECKPOINT_FORMAT, **meta, "state_dict": model.state_dict(),
+          "history": dict(history or {})}, path)
+
+
+def load_checkpoint(path):
+    """Rebuild the model saved by ``gradlite train``; returns ``(model, meta)``."""
+    if not Path(path).is_file():
+        raise CLIError(f"checkpoint {path} not found")
+    try:
+        checkpoint = load(path)
+    except (OSError, ValueError) as err:
+        raise CLIError(str(err)) from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise CLIError(f"{path} is not a model saved by `gradlite train` (no model and data "
+                       "description in it)")
+    if checkpoint.get("model") not in MODELS:
+        raise CLIError(f"{path} holds an unknown model {checkpoint.get('model')!r}; this "
+                       f"gradlite knows {', '.join(MODELS)}")
+    model = MODELS[checkpoint["model"]](num_classes=checkpoint["num_classes"])
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:
+        details = "; ".join(line.strip() for line in str(err).splitlines()[1:])
+        raise CLIError(f"{path} does not fit the {checkpoint['model']} model: {details}") from None
+    return model, checkpoint
+
+
+# ----------------------------------------------------------------- reports
+
+def format_confusion_matrix(cm, class_names):
+    """The confusion matrix as text: one row per true class, one column per prediction."""
+    names = [str(name)[:6] for name in class_names]
+    width = max(max(map(len, names)), len(str(cm.max())), 4)
+    lines = ["true \\ predicted", " " * (width + 1) + " ".join(n.rjust(width) for n in names)]
+    for name, row in zip(names, cm):
+        lines.append(name.rjust(width) + " " + " ".join(str(c).rjust(width) for c in row))
+    return "\n".join(lines)
+
+
+def report_test_results(model, test_set, meta, batch_size):
+    """Print accuracy, loss and the confusion matrix on ``test_set``; returns the scores."""
+    loader = _loader(test_set, batch_size)
+    scores = evaluate(model, loader, nn.CrossEntropyLoss())
+    predicted = predict(model, loader)
+    cm = metrics.confusion_matrix(predicted, test_set.targets, num_classes=meta["num_classes"])
+    print(f"test accuracy {scores['accuracy']:.2%}  loss {scores['loss']:.4f}  "
+          f"({len(test_set):,} {meta['data']} test images)")
+    print(format_confusion_matrix(cm, meta["classes"]))
+    return scores, cm
+
+
+def _save_plots(out, history, cm, class_names):
+    """history.png and confusion_matrix.png, if matplotlib is installed; returns names."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print("(no plots: matplotlib is not installed; pip install matplotlib)")
+        return []
+    curves = {key: values for key, values in history.items() if key != "time"}
+    metrics.plot_history(curves, out / "history.png")
+    metrics.plot_confusion_matrix(cm, out / "confusion_matrix.png", class_names)
+    return ["history.png", "confusion_matrix.png"]
+
+
+# ----------------------------------------------------------------- commands
+
+def _output_dir(args):
+    if args.out:
+        return Path(args.out)
+    return Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _optimizer_and_schedule(args, model, steps_per_epoch):
+    build, default_lr = OPTIMIZERS[args.optimizer]
+    lr = args.lr or default_lr
+    optimizer = build(model.parameters(), lr)
+    if args.schedule == "constant":
+        return optimizer, None, f"{args.optimizer} lr {lr:g}"
+    scheduler = OneCycleLR(optimizer, max_lr=lr, epochs=args.epochs,
+                           steps_per_epoch=steps_per_epoch,
+                           cycle_momentum=args.optimizer in CYCLED_MOMENTUM)
+    return optimizer, scheduler, f"{args.optimizer} with a one-cycle lr schedule up to {lr:g}"
+
+
+def cmd_train(args):
+    """``gradlite train``: train, test, save; returns the exit code."""
+    start = time.perf_counter()
+    manual_seed(args.seed)
+    train_set = load_dataset(args.data, True, args.data_dir, args.download, args.augment)
+    test_set = load_dataset(args.data, False, args.data_dir, args.download)
+    meta = {"model": args.model, "data": args.data, "num_classes": len(train_set.classes),
+            "classes": list(train_set.classes), "normalize": list(NORMALIZATION[args.data])}
+    model = MODELS[args.model](num_classes=meta["num_classes"])
+    train_loader = _loader(train_set, args.batch_size, shuffle=True)
+    optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
+    out = _output_dir(args)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"training {args.model} on {args.data} ({len(train_set):,} training, "
+          f"{len(test_set):,} test images) for {args.epochs} epochs, batch size "
+          f"{args.batch_size}, {recipe}{', with augmentation' if args.augment else ''}")
+    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
+                  val_loader=_loader(test_set, 500), scheduler=scheduler,
+                  progress=not args.quiet)
+    save_checkpoint(out / "model.npz", model, meta, history)
+    if history.interrupted:
+        print(f"interrupted after {history.epochs} complete epoch(s); saved the model so far "
+              f"to {out / 'model.npz'}")
+        return 130
+    _, cm = report_test_results(model, test_set, meta, 500)
+    saved = ["model.npz"] + _save_plots(out, history, cm, meta["classes"])
+    print(f"saved {', '.join(saved)} in {out}")
+    print(f"done in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def cmd_evaluate(args):
+    """``gradlite evaluate CHECKPOINT``: test accuracy, loss and confusion matrix."""
+    model, meta = load_checkpoint(args.checkpoint)
+    data = args.data or meta["data"]
+    test_set = load_dataset(data, False, args.data_dir, args.download)
+    if len(test_set.classes) != meta["num_classes"]:
+        raise CLIError(f"{args.checkpoint} classifies {meta['num_classes']} classes "
+                       f"({meta['data']}) but {data} has {len(test_set.classes)}")
+    report_test_results(model, test_set, {**meta, "data": data}, args.batch_size)
+    return 0
+
+
+def read_image(path, normalize):
+    """A PNG/JPEG as a normalised (1, 28, 28) float32 array in MNIST's style: grayscale,
+    28x28, light strokes on a dark background (inverted if the border is light)."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise CLIError("reading images needs Pillow, which is not installed: "
+                       "pip install pillow") from None
+    try:
+        with Image.open(path) as image:
+            gray = image.convert("L").resize((28, 28), Image.BILINEAR)
+    except (OSError, UnidentifiedImageError) as err:
+        raise CLIError(f"cannot read image {path}: {err}") from None
+    pixels = np.asarray(gray, dtype=np.float32) / 255.0
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    if border.mean() > 0.5:
+        pixels = 1.0 - pixels
+    mean, std = normalize
+    return ((pixels - mean) / std)[None]
+
+
+def cmd_predict(args):
+    """``gradlite predict CHECKPOINT IMAGE...``: the predicted class per image."""
+    model, meta = load_checkpoint(args.checkpoint)
+    images = np.stack([read_image(path, meta["normalize"]) for path in args.images])
+    probabilities = predict(model, Tensor(images), output="probabilities")
+    for path, p in zip(args.images, probabilities):
+        best = int(p.argmax())
+        print(f"{path}: {meta['classes'][best]} (probability {p[best]:.3f})")
+    return 0
+
+
+def cmd_bench(bench_args):
+    """``gradlite bench ...``: run the benchmark suite of a source checkout."""
+    if importlib.util.find_spec("benchmarks") is None:
+        print("gradlite: the benchmarks are not installed with the package; "
+              "run `python -m benchmarks` from a source checkout", file=sys.stderr)
+        return 2
+    saved_argv = sys.argv
+    sys.argv = ["benchmarks", *bench_args]
+    try:
+        runpy.run_module("benchmarks", run_name="__main__", alter_sys=True)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+# ----------------------------------------------------------------- arguments
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _add_data_options(parser, default):
+    parser.add_argument("--data", choices=DATA_SETS, default=default,
+                        help="data set" + (f" (default: {default})" if default else
+                                           " (default: the one the model was trained on)"))
+    parser.add_argument("--data-dir", help="folder with the IDX files for mnist and "
+                        "fashion-mnist (default: data/<name>)")
+    parser.add_argument("--download", action="store_true",
+                        help="download mnist/fashion-mnist into --data-dir if missing")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="gradlite", description="Train and use small image classifiers with gradlite.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model (default: LeNet-5 on the "
+                                "bundled MNIST subset)")
+    train.add_argument("--model", choices=list(MODELS), default="lenet")
+    _add_data_options(train, "mnist-small")
+    train.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS)
+    train.add_argument("--batch-size", type=_positive_int, default=DEFAULT_BATCH_SIZE)
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam")
+    train.add_argument("--lr", type=_positive_float,
+                       help="(peak) learning rate; default depends on the optimizer "
+                       f"({', '.join(f'{k} {v[1]:g}' for k, v in OPTIMIZERS.items())})")
+    train.add_argument("--schedule", choices=["onecycle", "constant"], default="onecycle",
+                       help="learning-rate schedule (default: onecycle)")
+    train.add_argument("--augment", action="store_true",
+                       help="random shifts, rotations and zooms of the training images")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="output directory (default: runs/<model>-<data>-<time>)")
+    train.add_argument("--quiet", "--no-progress", action="store_true",
+                       help="no progress bar or per-epoch lines")
+
+    evaluate_ = commands.add_parser("evaluate", help="test a saved model")
+    evaluate_.add_argument("checkpoint", help="model.npz written by gradlite train")
+    _add_data_options(evaluate_, None)
+    evaluate_.add_argument("--batch-size", type=_positive_int, default=500)
+
+    predict_ = commands.add_parser("predict", help="classify images with a saved model")
+    predict_.add_argument("checkpoint", help="model.npz written by gradlite train")
+    predict_.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG files")
+
+    commands.add_parser("bench", help="run the benchmark suite (source checkout); "
+                        "arguments go to python -m benchmarks", add_help=False)
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+
+
+def main(argv=None):
+    """Run the ``gradlite`` command with ``argv`` (default ``sys.argv[1:]``); returns
+    the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return cmd_bench(argv[1:])
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:           # --help (0) or a usage error (2)
+        return exit_.code
+    try:
+        return COMMANDS[args.command](args)
+    except CLIError as err:
+        print(f"gradlite: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gradlite: interrupted", file=sys.stderr)
+        return 130
