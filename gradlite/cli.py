@@ -190,7 +190,7 @@ def cmd_train(args):
     out = _output_dir(args)
     out.mkdir(parents=True, exist_ok=True)
     print(f"training {args.model} on {args.data} ({len(train_set):,} training, "
-          f"{len(test_set):,} test images) for {args.epochs} epochs, batch size "
+          f"{len(test_set):,} test images) for {args.epochs} epoch(s), batch size "
           f"{args.batch_size}, {recipe}{', with augmentation' if args.augment else ''}")
     history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
                   val_loader=_loader(test_set, 500), scheduler=scheduler,
