@@ -1,7 +1,9 @@
 """Value: reverse-mode autodiff on single numbers, small enough to read at once.
 
-Each op builds its output Value and, right beside it, a ``_backward`` closure
-that applies the op's local derivative (the chain rule, one node at a time)::
+Each op makes its output Value from three things written side by side: the
+result, the Values it was computed from, and the local derivative of the result
+with respect to each of them. ``backward`` then applies the chain rule once per
+edge, from the output back to the leaves::
 
     x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
     q = x + y          # q = 3
@@ -9,92 +11,83 @@ that applies the op's local derivative (the chain rule, one node at a time)::
     f.backward()       # x.grad = -4, y.grad = -4, z.grad = 3
 """
 import math
+from operator import mul
 
 from .autograd import topological_order
 
 
 class Value:
     """A number, the gradient of the final output with respect to it, and the
-    Values it was computed from."""
+    Values it was computed from together with the local derivatives."""
 
-    __slots__ = ("data", "grad", "_backward", "_prev", "_op", "label")
+    __slots__ = ("data", "grad", "_prev", "_local", "_op", "label")
 
-    def __init__(self, data, _children=(), _op="", label=""):
+    def __init__(self, data, _children=(), _local=(), _op="", label=""):
         self.data = float(data)
         self.grad = 0.0
-        self._backward = None        # sends self.grad on to the children
-        self._prev = _children
+        self._prev = _children       # the inputs of the op that made this Value
+        self._local = _local         # d(self)/d(input), one per input
         self._op = _op
         self.label = label
 
     def __add__(self, other):        # d(a+b)/da = 1, d(a+b)/db = 1
         other = _value(other)
-        out = Value(self.data + other.data, (self, other), "+")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-        out._backward = _backward
-        return out
+        return Value(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other):        # d(ab)/da = b, d(ab)/db = a
         other = _value(other)
-        out = Value(self.data * other.data, (self, other), "*")
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-        out._backward = _backward
-        return out
+        return Value(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __pow__(self, other):        # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
         other = _value(other)
-        out = Value(self.data ** other.data, (self, other), "**")
-
-        def _backward():
-            self.grad += other.data * self.data ** (other.data - 1) * out.grad
-            if self.data > 0:
-                other.grad += out.data * math.log(self.data) * out.grad
-        out._backward = _backward
-        return out
-
-    def _unary(self, result, local_derivative, op):
-        """An op of one input: ``result`` = f(self), ``local_derivative`` = f'(self)."""
-        out = Value(result, (self,), op)
-
-        def _backward():
-            self.grad += local_derivative * out.grad
-        out._backward = _backward
-        return out
+        a, b = self.data, other.data
+        out = a ** b
+        d_exponent = out * math.log(a) if a > 0 else 0.0
+        return Value(out, (self, other), (b * a ** (b - 1), d_exponent), "**")
 
     def exp(self):                   # d(e^a)/da = e^a
         e = math.exp(self.data)
-        return self._unary(e, e, "exp")
+        return Value(e, (self,), (e,), "exp")
 
     def log(self):                   # d(ln a)/da = 1/a
-        return self._unary(math.log(self.data), 1.0 / self.data, "log")
+        return Value(math.log(self.data), (self,), (1.0 / self.data,), "log")
 
     def tanh(self):                  # d(tanh a)/da = 1 - tanh(a)^2
         t = math.tanh(self.data)
-        return self._unary(t, 1.0 - t * t, "tanh")
+        return Value(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self):               # d(s(a))/da = s(a) (1 - s(a))
-        x = self.data
-        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
-        return self._unary(s, s * (1.0 - s), "sigmoid")
+        a = self.data
+        s = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
+        return Value(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self):                  # d(max(a, 0))/da = [a > 0]
-        return self._unary(max(self.data, 0.0), float(self.data > 0), "relu")
+        positive = self.data > 0
+        return Value(self.data if positive else 0.0, (self,), (float(positive),), "relu")
+
+    @staticmethod
+    def sum(values):                 # d(sum a_i)/da_i = 1: one node instead of n - 1 additions
+        values = [_value(v) for v in values]
+        return Value(math.fsum(v.data for v in values), tuple(values), (1.0,) * len(values), "sum")
+
+    @staticmethod
+    def dot(weights, inputs):        # d(sum w_i x_i)/dw_i = x_i, d(...)/dx_i = w_i
+        weights, inputs = [_value(w) for w in weights], [_value(x) for x in inputs]
+        w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
+        return Value(sum(map(mul, w_data, x_data)), (*weights, *inputs),
+                     (*x_data, *w_data), "dot")
 
     def backward(self):
-        """Set ``.grad`` of every Value this one depends on to d(self)/d(that)."""
+        """Set ``.grad`` of every Value this one depends on to d(self)/d(that):
+        visit nodes from the output back, adding ``local * grad`` to each input."""
         order = topological_order(self, lambda v: v._prev)
         for v in order:
             v.grad = 0.0
         self.grad = 1.0
         for v in reversed(order):
-            if v._backward is not None:
-                v._backward()
+            grad = v.grad
+            for child, local in zip(v._prev, v._local):
+                child.grad += local * grad
 
     # composites: built from the primitives above, so they need no derivative of their own
     def __neg__(self):

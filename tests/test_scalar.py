@@ -126,3 +126,15 @@ def test_render_dot_explains_how_to_get_graphviz(tmp_path, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         render_dot("digraph G {}", tmp_path / "graph.svg")
+
+
+def test_sum_and_dot_are_single_nodes_with_the_right_gradients():
+    w = [Value(0.5), Value(-2.0), Value(3.0)]
+    x = [Value(1.0), Value(4.0), Value(-1.0)]
+    d = Value.dot(w, x)
+    assert d.data == 0.5 - 8.0 - 3.0 and len(d._prev) == 6
+    s = Value.sum([d, w[0], 2.0])
+    s.backward()
+    assert s.data == d.data + 0.5 + 2.0
+    assert [v.grad for v in w] == [1.0 + 1.0, 4.0, -1.0]
+    assert [v.grad for v in x] == [0.5, -2.0, 3.0]
