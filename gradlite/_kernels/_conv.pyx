@@ -59,15 +59,35 @@ cdef inline void _span(int off, int pad, int stride, int size, int out,
         hi[0] = lo[0]
 
 
-cdef inline void _add_strided(real* dst, const real* src, int lo, int hi, int stride) noexcept nogil:
-    """dst[j * stride] += src[j] for j in [lo, hi); stride 1 gets its own (vectorised) loop."""
+cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_stride, real alpha,
+                       int lo, int hi) noexcept nogil:
+    """dst[j * dst_stride] += alpha * src[j * src_stride] for j in [lo, hi).
+
+    Unit strides get their own loop, which the compiler vectorises.
+    """
     cdef int j
-    if stride == 1:
+    if dst_stride == 1 and src_stride == 1:
         for j in range(lo, hi):
-            dst[j] += src[j]
+            dst[j] += alpha * src[j]
     else:
         for j in range(lo, hi):
-            dst[j * stride] += src[j]
+            dst[j * dst_stride] += alpha * src[j * src_stride]
+
+
+cdef inline real _dot(const real* a, const real* b, int b_stride, int lo, int hi) noexcept nogil:
+    """sum_j a[j] * b[j * b_stride] for j in [lo, hi), four partial sums for speed."""
+    cdef int j = lo
+    cdef real s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    while j + 4 <= hi:
+        s0 = s0 + a[j] * b[j * b_stride]
+        s1 = s1 + a[j + 1] * b[(j + 1) * b_stride]
+        s2 = s2 + a[j + 2] * b[(j + 2) * b_stride]
+        s3 = s3 + a[j + 3] * b[(j + 3) * b_stride]
+        j = j + 4
+    while j < hi:
+        s0 = s0 + a[j] * b[j * b_stride]
+        j = j + 1
+    return (s0 + s1) + (s2 + s3)
 
 
 # ------------------------------------------------------------------ im2col / col2im
@@ -112,14 +132,14 @@ cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom g) noexce
             src = cols + (kh * g.KW + kw) * ld
             for i in range(ilo, ihi):
                 row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
-                _add_strided(row + off, src + i * g.OW, lo, hi, g.sw)
+                _axpy(row + off, g.sw, src + i * g.OW, 1, 1, lo, hi)
 
 
 def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dilation, w_shape):
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
     with nogil:
-        for t in prange(g.N * g.C, schedule="static"):
+        for t in prange(g.N * g.C, schedule="dynamic"):
             n, c = t // g.C, t % g.C
             _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
 
@@ -128,7 +148,7 @@ def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dila
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
     with nogil:
-        for t in prange(g.N * g.C, schedule="static"):
+        for t in prange(g.N * g.C, schedule="dynamic"):
             n, c = t // g.C, t % g.C
             _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
 
@@ -139,7 +159,7 @@ def _rows_to_nchw(const real[:, ::1] ym, real[:, :, ::1] y, const real[::1] b):
     cdef bint has_b = b is not None
     cdef real bias
     with nogil:
-        for t in prange(N * O, schedule="static"):
+        for t in prange(N * O, schedule="dynamic"):
             n, o = t // O, t % O
             bias = b[o] if has_b else 0
             for k in range(L):
@@ -151,7 +171,7 @@ def _nchw_to_rows(const real[:, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums)
     cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
     cdef real s
     with nogil:
-        for t in prange(N * O, schedule="static"):
+        for t in prange(N * O, schedule="dynamic"):
             n, o = t // O, t % O
             s = 0
             for k in range(L):
@@ -179,11 +199,9 @@ cdef void _direct_plane(const real* inp, real* out, const real* w, Geom g,
             for i in range(ilo, ihi):
                 xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
                 if mode == 0:
-                    for j in range(lo, hi):
-                        out[i * g.OW + j] += wv * inp[xr + j * g.sw]
+                    _axpy(out + i * g.OW, 1, inp + xr, g.sw, wv, lo, hi)
                 else:
-                    for j in range(lo, hi):
-                        out[xr + j * g.sw] += wv * inp[i * g.OW + j]
+                    _axpy(out + xr, g.sw, inp + i * g.OW, 1, wv, lo, hi)
 
 
 cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom g) noexcept nogil:
@@ -198,8 +216,7 @@ cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom g
             off, acc = kw * g.dw - g.pw, 0
             for i in range(ilo, ihi):
                 xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
-                for j in range(lo, hi):
-                    acc = acc + gy[i * g.OW + j] * x[xr + j * g.sw]
+                acc = acc + _dot(gy + i * g.OW, x + xr, g.sw, lo, hi)
             gw[kh * g.KW + kw] += acc
 
 
@@ -210,7 +227,7 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     cdef Py_ssize_t t, n, o, k, per = g.O // g.C
     cdef bint has_b = b is not None
     with nogil:
-        for t in prange(g.N * g.O, schedule="static"):
+        for t in prange(g.N * g.O, schedule="dynamic"):
             n, o = t // g.O, t % g.O
             for k in range(g.OH * g.OW):
                 (&y[n, o, 0, 0])[k] = b[o] if has_b else 0
@@ -223,7 +240,7 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, c, o, per = g.O // g.C
     with nogil:
-        for t in prange(g.N * g.C, schedule="static"):
+        for t in prange(g.N * g.C, schedule="dynamic"):
             n, c = t // g.C, t % g.C
             for o in range(c * per, (c + 1) * per):
                 _direct_plane(&gy[n, o, 0, 0], &gx[n, c, 0, 0], &w[o, 0, 0, 0], g, 1)
@@ -235,7 +252,7 @@ def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
     cdef Geom g = _geom(_s4(x.shape), _s4(gw.shape), stride, padding, dilation)
     cdef Py_ssize_t n, o, per = g.O // g.C
     with nogil:
-        for o in prange(g.O, schedule="static"):
+        for o in prange(g.O, schedule="dynamic"):
             for n in range(g.N):
                 _direct_weight_plane(&x[n, o // per, 0, 0], &gy[n, o, 0, 0], &gw[o, 0, 0, 0], g)
 
