@@ -70,13 +70,22 @@ def run(library, batch, steps):
     return {"library": library, "setup_mb": setup, "peak_mb": peak_mb(), "steps": steps}
 
 
-def measure_in_subprocess(library, batch=64, steps=20):
-    """Run :func:`run` in a fresh interpreter (same environment and working directory)."""
+def measure_in_subprocesses(libraries, batch=64, steps=20):
+    """Run :func:`run` for each library in its own fresh interpreter, concurrently (peaks
+    are per process, so they cannot mix); returns library -> result."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", library, "--batch", str(batch),
-                          "--steps", str(steps)], capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    children = {lib: subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.memory", lib, "--batch", str(batch), "--steps", str(steps)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=path))
+        for lib in libraries}
+    results = {}
+    for lib, child in children.items():
+        out, err = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"memory measurement of {lib} failed:\n{err}")
+        results[lib] = json.loads(out.strip().splitlines()[-1])
+    return results
 
 
 def main(argv=None):

@@ -331,7 +331,7 @@ def infer_case(cfg, builder, batch):
 
 # ----------------------------------------------------------------------------- end to end
 def epoch_cases(cfg):
-    yield (f"LeNet-5 epoch on MNISTSmall ({256 if cfg.quick else 10000} images)",
+    yield (f"LeNet-5 epoch on MNISTSmall ({128 if cfg.quick else 10000} images)",
            lambda: epoch_case(cfg))
 
 
@@ -344,7 +344,7 @@ def epoch_case(cfg):
     from gradlite.data.datasets import MNISTSmall
     dataset = MNISTSmall(train=True)
     if cfg.quick:
-        dataset = Subset(dataset, list(range(256)))
+        dataset = Subset(dataset, list(range(128)))
     pair = ModelPair("lenet", 64, cfg.torch)
     images, labels = dataset[np.arange(64)]
     pair.x, pair.y = images, labels
@@ -381,10 +381,11 @@ _memory_results = {}
 
 
 def memory_case(cfg, what):
-    from .memory import measure_in_subprocess
+    from .memory import measure_in_subprocesses
     if not _memory_results:
-        for lib in ["gradlite"] + (["torch"] if cfg.torch is not None else []):
-            r = measure_in_subprocess(lib, batch=64, steps=3 if cfg.quick else 20)
+        libraries = ["gradlite"] + (["torch"] if cfg.torch is not None else [])
+        results = measure_in_subprocesses(libraries, batch=64, steps=2 if cfg.quick else 20)
+        for lib, r in results.items():
             _memory_results[lib] = dict(r, growth_mb=r["peak_mb"] - r["setup_mb"])
     return Case(unit="MB", values={lib: r[what] for lib, r in _memory_results.items()})
 
