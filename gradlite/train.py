@@ -10,9 +10,9 @@ Each epoch ``fit`` runs the usual step for every batch: ``zero_grad``, forward, 
 ``backward``, ``optimizer.step()``; then evaluates on ``val_loader``, steps the scheduler,
 records the epoch in the ``History`` and calls the callbacks.
 
-Output (``progress=True``): a tqdm bar per epoch with the running loss and the
-throughput when stdout is a terminal and tqdm is installed, otherwise one summary line
-per epoch. ``progress=False`` prints nothing.
+Output (``progress=True``): one summary line per epoch (losses, metrics, lr, time,
+images/s), preceded by a tqdm bar with the running loss and throughput while the epoch
+runs when stdout is a terminal and tqdm is installed. ``progress=False`` prints nothing.
 
 Ctrl-C during ``fit`` finishes the current batch, ends training (the interrupted epoch
 is not recorded), runs the callbacks' ``on_train_end`` and returns the history with
@@ -329,7 +329,7 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
             for epoch in range(epochs):
                 if not _run_epoch(model, train_loader, loss_fn, optimizer, epoch, epochs,
                                   val_loader, scheduler, batch_scheduler, callbacks, progress,
-                                  metrics, history, ctrl_c):
+                                  metrics, history, ctrl_c) or ctrl_c.pressed:
                     history.interrupted = True
                     break
                 if any(callback.stop_training for callback in callbacks):
@@ -348,24 +348,25 @@ def _run_epoch(model, train_loader, loss_fn, optimizer, epoch, epochs, val_loade
     totals = _Totals(metrics)
     bar = _progress_bar(train_loader, epoch, epochs) if progress else None
     try:
-        if not _train_epoch(model, train_loader, loss_fn, optimizer, batch_scheduler, totals,
-                            bar, ctrl_c):
-            return False
-        logs = totals.means()
-        if val_loader is not None:
-            val = evaluate(model, val_loader, loss_fn, metrics)
-            logs.update({"val_" + key: value for key, value in val.items()})
-        logs["lr"] = optimizer.param_groups[0]["lr"]
-        if scheduler is not None and batch_scheduler is None:
-            _step_epoch_scheduler(scheduler, logs)
-        logs["time"] = time.perf_counter() - start
-        if bar is not None:
-            bar.set_postfix_str(_summary(logs))
-        elif progress:
-            print(f"epoch {epoch + 1}/{epochs}  {_summary(logs)}", flush=True)
+        completed = _train_epoch(model, train_loader, loss_fn, optimizer, batch_scheduler,
+                                 totals, bar, ctrl_c)
     finally:
         if bar is not None:
             bar.close()
+    if not completed:
+        return False
+    images_per_second = totals.count / (time.perf_counter() - start)
+    logs = totals.means()
+    if val_loader is not None:
+        val = evaluate(model, val_loader, loss_fn, metrics)
+        logs.update({"val_" + key: value for key, value in val.items()})
+    logs["lr"] = optimizer.param_groups[0]["lr"]
+    if scheduler is not None and batch_scheduler is None:
+        _step_epoch_scheduler(scheduler, logs)
+    logs["time"] = time.perf_counter() - start
+    if progress:
+        print(f"epoch {epoch + 1}/{epochs}  {_summary(logs)}  ({images_per_second:.0f} img/s)",
+              flush=True)
     history.append(logs)
     for callback in callbacks:
         callback.on_epoch_end(epoch, logs)
