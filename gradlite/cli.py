@@ -183,7 +183,8 @@ def cmd_train(args):
     train_set = load_dataset(args.data, True, args.data_dir, args.download, args.augment)
     test_set = load_dataset(args.data, False, args.data_dir, args.download)
     meta = {"model": args.model, "data": args.data, "num_classes": len(train_set.classes),
-            "classes": list(train_set.classes), "normalize": list(NORMALIZATION[args.data])}
+            "classes": list(train_set.classes), "normalize": list(NORMALIZATION[args.data]),
+            "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
     model = MODELS[args.model](num_classes=meta["num_classes"])
     train_loader = _loader(train_set, args.batch_size, shuffle=True)
     optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
@@ -211,7 +212,8 @@ def cmd_evaluate(args):
     """``gradlite evaluate CHECKPOINT``: test accuracy, loss and confusion matrix."""
     model, meta = load_checkpoint(args.checkpoint)
     data = args.data or meta["data"]
-    test_set = load_dataset(data, False, args.data_dir, args.download)
+    data_dir = args.data_dir or (meta.get("data_dir") if data == meta["data"] else None)
+    test_set = load_dataset(data, False, data_dir, args.download)
     if len(test_set.classes) != meta["num_classes"]:
         raise CLIError(f"{args.checkpoint} classifies {meta['num_classes']} classes "
                        f"({meta['data']}) but {data} has {len(test_set.classes)}")
@@ -289,7 +291,8 @@ def _add_data_options(parser, default):
                         help="data set" + (f" (default: {default})" if default else
                                            " (default: the one the model was trained on)"))
     parser.add_argument("--data-dir", help="folder with the IDX files for mnist and "
-                        "fashion-mnist (default: data/<name>)")
+                        "fashion-mnist (default: data/<name>" + ("" if default else
+                        ", or the one the model was trained with") + ")")
     parser.add_argument("--download", action="store_true",
                         help="download mnist/fashion-mnist into --data-dir if missing")
 

@@ -133,6 +133,17 @@ def test_evaluate_on_data_with_other_classes(checkpoint, capsys):
     assert_one_line_error(err, "classifies 2 classes", "mnist-small has 10")
 
 
+def test_evaluate_reads_the_data_directory_the_model_was_trained_with(checkpoint, tmp_path,
+                                                                      capsys):
+    saved = gradlite.load(checkpoint)
+    saved.update(data="fashion-mnist", data_dir=str(tmp_path / "gone"))
+    moved = tmp_path / "moved.npz"
+    gradlite.save(saved, moved)
+    code, _, err = run(capsys, "evaluate", str(moved))
+    assert code == 1
+    assert_one_line_error(err, f"data directory {tmp_path / 'gone'} does not exist")
+
+
 def test_missing_checkpoint(tmp_path, capsys):
     code, _, err = run(capsys, "evaluate", str(tmp_path / "model.npz"))
     assert code == 1
@@ -230,3 +241,4 @@ def test_python_m_gradlite_trains_and_reports_errors(tmp_path):
     failed = gradlite_command("evaluate", "missing.npz", cwd=tmp_path)
     assert failed.returncode == 1
     assert failed.stderr == "gradlite: error: checkpoint missing.npz not found\n"
+
