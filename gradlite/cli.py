@@ -30,7 +30,7 @@ from .models import MODELS
 from .optim.lr_scheduler import OneCycleLR
 from .serialization import load, save
 from .tensor import Tensor
-from .train import evaluate, fit, predict
+from .train import fit, predict
 
 CHECKPOINT_FORMAT = "gradlite-cli-model"
 DATA_SETS = ["mnist-small", "mnist", "fashion-mnist", "xo"]
@@ -135,10 +135,11 @@ def format_confusion_matrix(cm, class_names):
 
 def report_test_results(model, test_set, meta, batch_size):
     """Print accuracy, loss and the confusion matrix on ``test_set``; returns the scores."""
-    loader = _loader(test_set, batch_size)
-    scores = evaluate(model, loader, nn.CrossEntropyLoss())
-    predicted = predict(model, loader)
-    cm = metrics.confusion_matrix(predicted, test_set.targets, num_classes=meta["num_classes"])
+    logits = predict(model, _loader(test_set, batch_size), output="logits")
+    targets = test_set.targets
+    scores = {"accuracy": metrics.accuracy(logits, targets),
+              "loss": nn.functional.cross_entropy(Tensor(logits), Tensor(targets)).item()}
+    cm = metrics.confusion_matrix(logits, targets, num_classes=meta["num_classes"])
     print(f"test accuracy {scores['accuracy']:.2%}  loss {scores['loss']:.4f}  "
           f"({len(test_set):,} {meta['data']} test images)")
     print(format_confusion_matrix(cm, meta["classes"]))
@@ -189,7 +190,10 @@ def cmd_train(args):
     train_loader = _loader(train_set, args.batch_size, shuffle=True)
     optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
     out = _output_dir(args)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"cannot create the output directory {out}: {err.strerror}") from None
     print(f"training {args.model} on {args.data} ({len(train_set):,} training, "
           f"{len(test_set):,} test images) for {args.epochs} epoch(s), batch size "
           f"{args.batch_size}, {recipe}{', with augmentation' if args.augment else ''}")

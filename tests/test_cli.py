@@ -96,6 +96,13 @@ def test_data_directory_without_the_files(tmp_path, capsys):
     assert_one_line_error(err, "not found in", "train-images-idx3-ubyte")
 
 
+def test_output_directory_that_is_a_file(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    code, _, err = run(capsys, "train", *QUICK, "--out", str(taken))
+    assert code == 1
+    assert_one_line_error(err, f"cannot create the output directory {taken}")
+
 def test_ctrl_c_during_training_saves_and_exits_130(tmp_path, capsys, monkeypatch):
     def fit_then_ctrl_c(model, loader, *args, **kwargs):
         def batches():
