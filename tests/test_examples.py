@@ -150,3 +150,26 @@ def test_model_zoo(tmp_path, capsys):
     assert all(r["parameters"] > 1000 for r in result.values())
     assert "Inception-style" in out
     assert has_picture(tmp_path, "model_zoo")
+
+
+@pytest.mark.skipif(not GUIDE.is_file(), reason="docs/guide.md not found")
+def test_guide_code_blocks_run(tmp_path, monkeypatch, capsys):
+    """The guide's ```python blocks run top to bottom in one namespace, as a reader would."""
+    blocks = re.findall(r"```python\n(.*?)```", GUIDE.read_text(), re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "guide"}
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"docs/guide.md block {number}", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "tensor([6., 2., 4.])" in out
+    assert "['conv.weight', 'conv.bias', 'fc.weight', 'fc.bias']" in out
+
+
+@pytest.mark.skipif(not (ROOT / "docs" / "internals.md").is_file(), reason="docs/internals.md not found")
+def test_internals_code_blocks_run(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "internals.md").read_text(), re.S)
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"docs/internals.md block {number}", "exec"), {"__name__": "internals"})
+    out = capsys.readouterr().out
+    assert "-4.0 -4.0 3.0" in out and "tensor([2., 2., 2.])" in out
