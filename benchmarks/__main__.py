@@ -27,8 +27,9 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-from ._timing import interleaved, markdown_table  # noqa: E402
+from ._timing import interleaved  # noqa: E402
 from .machine import gemm_peak_flops, machine_info  # noqa: E402
+from .report import fmt, markdown_report, table  # noqa: E402
 from .workloads import GROUPS  # noqa: E402
 
 DEFAULT_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "latest.json")
@@ -49,6 +50,8 @@ def parse_args(argv):
                         help="BLAS/OpenMP/PyTorch threads, the same for every library")
     parser.add_argument("--json", default=DEFAULT_JSON, help="where to write the results")
     parser.add_argument("--plot", default=None, help="write a bar chart of the ratios (PNG)")
+    parser.add_argument("--table", default=None,
+                        help="also write the table with its machine to this markdown file")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     return parser.parse_args(argv)
 
@@ -90,31 +93,6 @@ def run_row(name, group, case, repeats, warmup, peak):
         result["peak_fraction"] = {k: case.flops / v / peak for k, v in medians.items()
                                    if k != "reference"}
     return result
-
-
-def fmt(value, unit):
-    if value is None:
-        return "-"
-    digits = 0 if unit in ("img/s", "MB") or value >= 100 else 1 if value >= 10 else 2
-    return f"{value:.{digits}f} {unit}"
-
-
-def table(results, with_torch):
-    header = ["workload", "gradlite", "reference"]
-    header += ["PyTorch", "gradlite/PyTorch"] if with_torch else []
-    header += ["% GEMM peak (gradlite" + (" / PyTorch)" if with_torch else ")")]
-    rows = []
-    for r in results:
-        shown = r["shown"]
-        row = [r["name"], fmt(shown.get("gradlite"), r["unit"]), fmt(shown.get("reference"), r["unit"])]
-        if with_torch:
-            ratio = r.get("ratio")
-            row += [fmt(shown.get("torch"), r["unit"]), "-" if ratio is None else f"{ratio:.2f}"]
-        fraction = r.get("peak_fraction")
-        row.append("-" if not fraction else " / ".join(
-            f"{100 * fraction[k]:.0f}%" for k in ("gradlite", "torch") if k in fraction))
-        rows.append(row)
-    return markdown_table(header, rows)
 
 
 def plot(results, path):
@@ -171,6 +149,10 @@ def main(argv=None):
         json.dump({"machine": info, "gemm_peak_flops": peak, "repeats": repeats,
                    "quick": args.quick, "filter": args.filter, "results": results}, out, indent=1)
     print(f"results: {args.json}")
+    if args.table:
+        with open(args.table, "w") as out:
+            out.write(markdown_report(json.load(open(args.json))))
+        print(f"table: {args.table}")
     if args.plot:
         plot(results, args.plot)
 
