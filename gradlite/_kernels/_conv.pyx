@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from cython.parallel cimport prange
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
 from ._reference import output_size
@@ -75,19 +76,12 @@ cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_strid
 
 
 cdef inline real _dot(const real* a, const real* b, int b_stride, int lo, int hi) noexcept nogil:
-    """sum_j a[j] * b[j * b_stride] for j in [lo, hi), four partial sums for speed."""
-    cdef int j = lo
-    cdef real s0 = 0, s1 = 0, s2 = 0, s3 = 0
-    while j + 4 <= hi:
-        s0 = s0 + a[j] * b[j * b_stride]
-        s1 = s1 + a[j + 1] * b[(j + 1) * b_stride]
-        s2 = s2 + a[j + 2] * b[(j + 2) * b_stride]
-        s3 = s3 + a[j + 3] * b[(j + 3) * b_stride]
-        j = j + 4
-    while j < hi:
-        s0 = s0 + a[j] * b[j * b_stride]
-        j = j + 1
-    return (s0 + s1) + (s2 + s3)
+    """sum_j a[j] * b[j * b_stride] for j in [lo, hi)."""
+    cdef int j
+    cdef real total = 0
+    for j in range(lo, hi):
+        total = total + a[j] * b[j * b_stride]
+    return total
 
 
 # ------------------------------------------------------------------ im2col / col2im
@@ -220,18 +214,127 @@ cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom g
             gw[kh * g.KW + kw] += acc
 
 
+# Unit stride: the "wide rows" trick. Pad the input plane into a (Hp, Wp) scratch
+# plane; an output plane computed Wp columns wide (the last Wp - OW columns are junk)
+# is then, for each tap, ONE long axpy over (OH - 1) * Wp + OW contiguous elements:
+#   wide[i*Wp + j] += w[kh, kw] * xpad[(i + kh*D)*Wp + j + kw*D]
+# instead of OH short ones. Gradients use the same offsets with gy widened by zero
+# columns, so the junk positions contribute nothing.
+
+cdef real* _plane_pair(int n1, int n2, real** second) noexcept nogil:
+    """One zeroed allocation for two scratch planes of n1 and n2 elements (free the first).
+
+    The second starts 2 KiB (mod 4 KiB) after the first: a loop that loads from one
+    plane and stores to the other at nearly the same offset mod 4 KiB would otherwise
+    stall on "4K aliasing" (the CPU mistakes the load for a read of the pending store).
+    This alone made the depthwise forward 4x faster.
+    """
+    cdef int period = 4096 // sizeof(real)
+    cdef int gap = (period // 2 - n1 % period + period) % period
+    cdef real* first = <real*>calloc(n1 + gap + n2, sizeof(real))
+    second[0] = first + n1 + gap
+    return first
+
+
+cdef void _pad_plane(const real* x, real* xp, Geom g) noexcept nogil:
+    """xp = x with a zero border: (H + 2ph, W + 2pw)."""
+    cdef int h, Wp = g.W + 2 * g.pw
+    memset(xp, 0, (g.H + 2 * g.ph) * Wp * sizeof(real))
+    for h in range(g.H):
+        memcpy(xp + (h + g.ph) * Wp + g.pw, x + h * g.W, g.W * sizeof(real))
+
+
+cdef void _widen(const real* y, real* wide, Geom g) noexcept nogil:
+    """wide (OH, Wp) = y (OH, OW) followed by zero columns."""
+    cdef int i, Wp = g.W + 2 * g.pw
+    memset(wide, 0, g.OH * Wp * sizeof(real))
+    for i in range(g.OH):
+        memcpy(wide + i * Wp, y + i * g.OW, g.OW * sizeof(real))
+
+
+cdef inline int _tap(Geom g, int kh, int kw) noexcept nogil:
+    return kh * g.dh * (g.W + 2 * g.pw) + kw * g.dw
+
+
+cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, int per,
+                        Geom g) noexcept nogil:
+    """Output planes y[0..per) (bias b[0..per)) of one input plane x."""
+    cdef int o, k, i, j, Wp = g.W + 2 * g.pw, span = (g.OH - 1) * Wp + g.OW
+    cdef real* wide
+    cdef real* xp = _plane_pair((g.H + 2 * g.ph) * Wp, g.OH * Wp, &wide)
+    cdef real* out
+    cdef real bias
+    _pad_plane(x, xp, g)
+    for o in range(per):
+        bias = b[o] if b != NULL else 0
+        for k in range(span):
+            wide[k] = bias
+        for k in range(g.KH * g.KW):
+            _axpy(wide, 1, xp + _tap(g, k // g.KW, k % g.KW), 1, w[o * g.KH * g.KW + k], 0, span)
+        out = y + o * g.OH * g.OW
+        for i in range(g.OH):
+            memcpy(out + i * g.OW, wide + i * Wp, g.OW * sizeof(real))
+    free(xp)
+
+
+cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int per, Geom g) noexcept nogil:
+    """gx plane += the taps of gy planes gy[0..per) scattered back, cropped to (H, W)."""
+    cdef int o, k, h, Wp = g.W + 2 * g.pw, span = (g.OH - 1) * Wp + g.OW
+    cdef real* wide
+    cdef real* gxp = _plane_pair((g.H + 2 * g.ph) * Wp, g.OH * Wp, &wide)
+    for o in range(per):
+        _widen(gy + o * g.OH * g.OW, wide, g)
+        for k in range(g.KH * g.KW):
+            _axpy(gxp + _tap(g, k // g.KW, k % g.KW), 1, wide, 1, w[o * g.KH * g.KW + k], 0, span)
+    for h in range(g.H):
+        memcpy(gx + h * g.W, gxp + (h + g.ph) * Wp + g.pw, g.W * sizeof(real))
+    free(gxp)
+
+
+cdef void _wide_grad_weight(const real* x, const real* gy, double* gw, Py_ssize_t x_step,
+                            Py_ssize_t gy_step, Geom g) noexcept nogil:
+    """gw[kh, kw] = sum_n <gy[n], x[n] at the tap> over the N images of one output channel.
+
+    The products are summed elementwise into one row per tap (vectorisable, like the
+    axpys), and each row is reduced once at the end.
+    """
+    cdef int n, k, j, Wp = g.W + 2 * g.pw, span = (g.OH - 1) * Wp + g.OW
+    cdef real* wide
+    cdef real* xp = _plane_pair((g.H + 2 * g.ph) * Wp, g.OH * Wp, &wide)
+    cdef real* acc = <real*>calloc(g.KH * g.KW * span, sizeof(real))
+    cdef const real* src
+    cdef real* row
+    for n in range(g.N):
+        _pad_plane(x + n * x_step, xp, g)
+        _widen(gy + n * gy_step, wide, g)
+        for k in range(g.KH * g.KW):
+            row, src = acc + k * span, xp + _tap(g, k // g.KW, k % g.KW)
+            for j in range(span):
+                row[j] += wide[j] * src[j]
+    for k in range(g.KH * g.KW):
+        for j in range(span):
+            gw[k] += acc[k * span + j]
+    free(xp)
+    free(acc)
+
+
 def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
                     const real[::1] b, real[:, :, :, ::1] y, stride, padding, dilation):
     """y[n, o] = b[o] + sum_{kh, kw} w[o, 0, kh, kw] * (input plane o // (O/C), at the tap)."""
     cdef Geom g = _geom(_s4(x.shape), _s4(w.shape), stride, padding, dilation)
-    cdef Py_ssize_t t, n, o, k, per = g.O // g.C
-    cdef bint has_b = b is not None
+    cdef Py_ssize_t t, n, c, k, per = g.O // g.C
+    cdef const real* bias = &b[0] if b is not None else NULL
     with nogil:
-        for t in prange(g.N * g.O, schedule="dynamic"):
-            n, o = t // g.O, t % g.O
-            for k in range(g.OH * g.OW):
-                (&y[n, o, 0, 0])[k] = b[o] if has_b else 0
-            _direct_plane(&x[n, o // per, 0, 0], &y[n, o, 0, 0], &w[o, 0, 0, 0], g, 0)
+        for t in prange(g.N * g.C, schedule="dynamic"):
+            n, c = t // g.C, t % g.C
+            if g.sh == 1 and g.sw == 1:
+                _wide_forward(&x[n, c, 0, 0], &y[n, c * per, 0, 0], &w[c * per, 0, 0, 0],
+                              bias + c * per if bias != NULL else NULL, per, g)
+                continue
+            for o in range(c * per, (c + 1) * per):
+                for k in range(g.OH * g.OW):
+                    (&y[n, o, 0, 0])[k] = bias[o] if bias != NULL else 0
+                _direct_plane(&x[n, c, 0, 0], &y[n, o, 0, 0], &w[o, 0, 0, 0], g, 0)
 
 
 def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
@@ -242,6 +345,10 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     with nogil:
         for t in prange(g.N * g.C, schedule="dynamic"):
             n, c = t // g.C, t % g.C
+            if g.sh == 1 and g.sw == 1:
+                _wide_grad_input(&gy[n, c * per, 0, 0], &gx[n, c, 0, 0], &w[c * per, 0, 0, 0],
+                                 per, g)
+                continue
             for o in range(c * per, (c + 1) * per):
                 _direct_plane(&gy[n, o, 0, 0], &gx[n, c, 0, 0], &w[o, 0, 0, 0], g, 1)
 
@@ -253,6 +360,10 @@ def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
     cdef Py_ssize_t n, o, per = g.O // g.C
     with nogil:
         for o in prange(g.O, schedule="dynamic"):
+            if g.sh == 1 and g.sw == 1:
+                _wide_grad_weight(&x[0, o // per, 0, 0], &gy[0, o, 0, 0], &gw[o, 0, 0, 0],
+                                  g.C * g.H * g.W, g.O * g.OH * g.OW, g)
+                continue
             for n in range(g.N):
                 _direct_weight_plane(&x[n, o // per, 0, 0], &gy[n, o, 0, 0], &gw[o, 0, 0, 0], g)
 
