@@ -11,8 +11,8 @@ Each epoch ``fit`` runs the usual step for every batch: ``zero_grad``, forward, 
 records the epoch in the ``History`` and calls the callbacks.
 
 Output (``progress=True``): one summary line per epoch (losses, metrics, lr, time,
-images/s), preceded by a tqdm bar with the running loss and throughput while the epoch
-runs when stdout is a terminal and tqdm is installed. ``progress=False`` prints nothing.
+images/s); while an epoch trains, a tqdm bar with the running loss and throughput when
+stdout is a terminal and tqdm is installed. ``progress=False`` prints nothing.
 
 Ctrl-C during ``fit`` finishes the current batch, ends training (the interrupted epoch
 is not recorded), runs the callbacks' ``on_train_end`` and returns the history with
@@ -238,9 +238,9 @@ class _Totals:
         for name, fn in self.metric_fns.items():
             self.sums[name] += fn(output, target) * n
 
-    def means(self, prefix="", with_loss=True):
+    def means(self, with_loss=True):
         names = self.sums if with_loss else self.metric_fns
-        return {prefix + name: self.sums[name] / max(self.count, 1) for name in names}
+        return {name: self.sums[name] / max(self.count, 1) for name in names}
 
 
 def _metric(name):
@@ -270,7 +270,7 @@ def _progress_bar(loader, epoch, epochs):
     dataset = getattr(loader, "dataset", None)
     return tqdm(total=len(dataset) if dataset is not None else None, file=sys.stdout,
                 desc=f"epoch {epoch + 1}/{epochs}", unit="img", unit_scale=True,
-                dynamic_ncols=True, leave=True)
+                dynamic_ncols=True, leave=False)
 
 
 def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, totals, bar, ctrl_c):
