@@ -15,7 +15,11 @@ Two strategies, both exact re-arrangements of the reference sums:
 
 * **direct** when each group has one input channel (depthwise convs, a 1-channel
   first layer): a GEMM with K = KH*KW would be all overhead, so each output
-  plane is a sum of KH*KW shifted, scaled input planes.
+  plane is a sum of KH*KW shifted, scaled input planes. With unit stride each
+  shifted plane is one long contiguous axpy ("wide rows", see below).
+
+Loops run with the GIL released, ``prange`` over planes; the BLAS calls (numpy
+matmul) release the GIL themselves and use OpenBLAS's own threads.
 """
 import threading
 
@@ -25,6 +29,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
+from ._parallel cimport threads_for
 from ._reference import output_size
 
 ctypedef fused real:
@@ -133,7 +138,7 @@ def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dila
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic"):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.C * g.KH * g.KW * ld)):
             n, c = t // g.C, t % g.C
             _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
 
@@ -142,7 +147,7 @@ def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dila
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic"):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.C * g.KH * g.KW * ld)):
             n, c = t // g.C, t % g.C
             _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
 
@@ -153,7 +158,7 @@ def _rows_to_nchw(const real[:, ::1] ym, real[:, :, ::1] y, const real[::1] b):
     cdef bint has_b = b is not None
     cdef real bias
     with nogil:
-        for t in prange(N * O, schedule="dynamic"):
+        for t in prange(N * O, schedule="dynamic", num_threads=threads_for(N * O * L)):
             n, o = t // O, t % O
             bias = b[o] if has_b else 0
             for k in range(L):
@@ -165,13 +170,26 @@ def _nchw_to_rows(const real[:, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums)
     cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
     cdef real s
     with nogil:
-        for t in prange(N * O, schedule="dynamic"):
+        for t in prange(N * O, schedule="dynamic", num_threads=threads_for(N * O * L)):
             n, o = t // O, t % O
             s = 0
             for k in range(L):
                 ym[o, n * L + k] = y[n, o, k]
                 s = s + y[n, o, k]
             sums[n, o] = s
+
+
+def _channel_sums(const real[:, :, ::1] y, double[::1] sums):
+    """sums[o] = sum_{n, k} y[n, o, k] (the bias gradient)."""
+    cdef Py_ssize_t n, o, k
+    cdef double s
+    with nogil:
+        for o in prange(y.shape[1], schedule="dynamic", num_threads=threads_for(y.shape[0] * y.shape[1] * y.shape[2])):
+            s = 0
+            for n in range(y.shape[0]):
+                for k in range(y.shape[2]):
+                    s = s + y[n, o, k]
+            sums[o] = s
 
 
 # ------------------------------------------------------------ direct (one input channel)
@@ -325,7 +343,7 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     cdef Py_ssize_t t, n, c, k, per = g.O // g.C
     cdef const real* bias = &b[0] if b is not None else NULL
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic"):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
             n, c = t // g.C, t % g.C
             if g.sh == 1 and g.sw == 1:
                 _wide_forward(&x[n, c, 0, 0], &y[n, c * per, 0, 0], &w[c * per, 0, 0, 0],
@@ -343,7 +361,7 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, c, o, per = g.O // g.C
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic"):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
             n, c = t // g.C, t % g.C
             if g.sh == 1 and g.sw == 1:
                 _wide_grad_input(&gy[n, c * per, 0, 0], &gx[n, c, 0, 0], &w[c * per, 0, 0, 0],
@@ -359,7 +377,7 @@ def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
     cdef Geom g = _geom(_s4(x.shape), _s4(gw.shape), stride, padding, dilation)
     cdef Py_ssize_t n, o, per = g.O // g.C
     with nogil:
-        for o in prange(g.O, schedule="dynamic"):
+        for o in prange(g.O, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
             if g.sh == 1 and g.sw == 1:
                 _wide_grad_weight(&x[0, o // per, 0, 0], &gy[0, o, 0, 0], &gw[o, 0, 0, 0],
                                   g.C * g.H * g.W, g.O * g.OH * g.OW, g)
@@ -436,7 +454,9 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
             _direct_grad_weight(x, gy, gw64, stride, padding, dilation)
             gw = gw64.astype(x.dtype)
         if needs[2]:
-            gb = gy.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
+            gb = np.zeros(O)
+            _channel_sums(gy.reshape(N, O, OH * OW), gb)
+            gb = gb.astype(x.dtype)
         return gx, gw, gb
     G, K = groups, Cg * KH * KW
     gym = np.empty((O, N * OH * OW), dtype=x.dtype)

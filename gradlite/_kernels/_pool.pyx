@@ -10,6 +10,7 @@ import numpy as np
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
+from ._parallel cimport threads_for
 from ._reference import adaptive_windows, output_size
 
 ctypedef fused real:
@@ -63,7 +64,7 @@ def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :,
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
     cdef Py_ssize_t t, C = x.shape[1]
     with nogil:
-        for t in prange(x.shape[0] * C, schedule="dynamic"):
+        for t in prange(x.shape[0] * C, schedule="dynamic", num_threads=threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])):
             _max_plane(&x[t // C, t % C, 0, 0], &y[t // C, t % C, 0, 0],
                        &arg[t // C, t % C, 0, 0], &g)
 
@@ -72,7 +73,7 @@ def _max_backward(const real[:, ::1] gy, const int64_t[:, ::1] arg, real[:, ::1]
     """Planes flattened: gx[p, arg[p, k]] += gy[p, k]."""
     cdef Py_ssize_t p, k
     with nogil:
-        for p in prange(gy.shape[0], schedule="dynamic"):
+        for p in prange(gy.shape[0], schedule="dynamic", num_threads=threads_for(gy.shape[0] * gy.shape[1])):
             for k in range(gy.shape[1]):
                 gx[p, arg[p, k]] += gy[p, k]
 
@@ -128,7 +129,7 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
     cdef Py_ssize_t t, C = src.shape[1]
     with nogil:
-        for t in prange(src.shape[0] * C, schedule="dynamic"):
+        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=threads_for(src.shape[0] * C * (src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]))):
             _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], &g,
                        include_pad, backward)
 
@@ -177,7 +178,7 @@ def _adaptive(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, int W, int O
               const int[:, ::1] rows, const int[:, ::1] cols, bint backward):
     cdef Py_ssize_t t, C = src.shape[1]
     with nogil:
-        for t in prange(src.shape[0] * C, schedule="dynamic"):
+        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=threads_for(src.shape[0] * C * (src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]))):
             _adaptive_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0],
                             &rows[0, 0], &cols[0, 0], W, OH, OW, backward)
 
