@@ -142,10 +142,16 @@ class Function:
     @classmethod
     def apply(cls, *args):
         Tensor = _tensor_module.Tensor
-        arrays = [arg.data if isinstance(arg, Tensor) else arg for arg in args]
-        needs = tuple(isinstance(arg, Tensor) and arg.requires_grad for arg in args)
+        arrays, needs = [], []
+        for arg in args:  # one plain loop: this runs for every op, forward and backward
+            if isinstance(arg, Tensor):
+                arrays.append(arg.data)
+                needs.append(arg._requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
         ctx = Context()
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = needs = tuple(needs)
         ctx._saved = ()
         try:
             out = cls.forward(ctx, *arrays)
