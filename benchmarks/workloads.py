@@ -131,25 +131,46 @@ def per_op_case(cfg):
 
 # ----------------------------------------------------------------------------- scalar
 def scalar_cases(cfg):
-    yield f"scalar engine: MLP 2-16-16-1, {10 if cfg.quick else 100} points", lambda: scalar_case(cfg)
+    points = 10 if cfg.quick else 100
+    yield f"scalar engine: MLP 2-16-16-1, {points} points", lambda: scalar_case(cfg, fused=True)
+    yield (f"scalar engine, binary ops only: MLP 2-16-16-1, {points} points",
+           lambda: scalar_case(cfg, fused=False))
 
 
-def scalar_case(cfg):
+def fused_hinge_step(params, points, labels):
+    """The same step written with gradlite.Value's n-ary ops: each neuron is one
+    ``Value.dot`` node plus its bias, and the loss is one ``Value.sum`` node."""
+    losses = []
+    for (x0, x1), label in zip(points, labels):
+        x = [gradlite.Value(x0), gradlite.Value(x1)]
+        for i, layer in enumerate(params):
+            x = [gradlite.Value.dot(w, x) + b for w, b in layer]
+            if i < len(params) - 1:
+                x = [v.relu() for v in x]
+        losses.append((1 + -label * x[0]).relu())
+    total = gradlite.Value.sum(losses)
+    total.backward()
+    return total
+
+
+def scalar_case(cfg, fused):
     """Scalar engine: the micrograd demo's step (2-16-16-1 ReLU MLP, summed hinge loss over
     100 points, forward + backward) with ``gradlite.Value`` against the plain closure engine
-    of ``benchmarks/micrograd_baseline.py`` (the "reference" column). No PyTorch: it has no
-    scalar engine to compare with."""
+    of ``benchmarks/micrograd_baseline.py`` (the "reference" column). ``fused``: gradlite
+    writes each neuron as one ``Value.dot`` node (its idiomatic form); otherwise it runs the
+    very same binary-op code as the baseline. No PyTorch: it has no scalar engine."""
     mb = micrograd_baseline
     points, labels = mb.moons(10 if cfg.quick else 100)
     engines = {"gradlite": gradlite.Value, "reference": mb.Node}
     params = {name: mb.mlp_params(make) for name, make in engines.items()}
-    losses = {name: mb.hinge_step(params[name], points, labels, make)
-              for name, make in engines.items()}
+    steps = {"gradlite": (lambda p: fused_hinge_step(p, points, labels)) if fused else
+             (lambda p: mb.hinge_step(p, points, labels, gradlite.Value)),
+             "reference": lambda p: mb.hinge_step(p, points, labels, mb.Node)}
+    losses = {name: steps[name](params[name]) for name in engines}
     check_close("scalar hinge loss", losses["gradlite"].data, losses["reference"].data, 1e-12)
     for ours, theirs in zip(_flat(params["gradlite"]), _flat(params["reference"])):
         check_close("scalar weight gradient", ours.grad, theirs.grad, 1e-9, 1e-12)
-    fns = {name: (lambda p=params[name], make=make: mb.hinge_step(p, points, labels, make))
-           for name, make in engines.items()}
+    fns = {name: (lambda step=steps[name], p=params[name]: step(p)) for name in engines}
     return Case(fns, repeats=7)
 
 

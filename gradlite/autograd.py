@@ -173,21 +173,23 @@ class Function:
 def topological_order(root, parents):
     """Nodes reachable from ``root``, each after all of its ``parents(node)``.
 
-    Iterative depth-first search (no recursion, so 100,000-node chains work).
-    Shared by the scalar and the tensor engines.
+    Depth-first search with an explicit stack of (node, iterator over its
+    parents): a node is finished, and appended, once its iterator runs out.
+    No recursion, so 100,000-node chains work. Shared by the scalar and the
+    tensor engines.
     """
-    order, visited = [], set()
-    stack = [(root, False)]
+    order, visited = [], {root}
+    stack = [(root, iter(parents(root)))]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in visited:
+                visited.add(parent)
+                stack.append((parent, iter(parents(parent))))
+                break
+        else:
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in parents(node) if id(parent) not in visited)
     return order
 
 

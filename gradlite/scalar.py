@@ -72,7 +72,7 @@ class Value:
 
     @staticmethod
     def dot(weights, inputs):        # d(sum w_i x_i)/dw_i = x_i, d(...)/dx_i = w_i
-        weights, inputs = [_value(w) for w in weights], [_value(x) for x in inputs]
+        """One node for sum_i w_i x_i; ``weights`` and ``inputs`` are lists of Values."""
         w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
         return Value(sum(map(mul, w_data, x_data)), (*weights, *inputs),
                      (*x_data, *w_data), "dot")
