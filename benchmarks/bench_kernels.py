@@ -8,8 +8,11 @@
 (``gradlite.nn._conv``: Tensor in, ``.backward()``). PyTorch, when installed, runs
 with 2 threads, every input requiring grad. All contenders of one row are timed
 interleaved in one process; the table shows medians in ms and their ratios.
+The load average is printed with the table: other busy processes hurt every
+multi-threaded contender (each parallel region waits for its slowest thread).
 """
 import argparse
+import os
 
 import numpy as np
 
@@ -137,8 +140,9 @@ def run(level, dtype, repeats, reference):
             row += [f"{med['torch']:.2f}", f"{med['gradlite'] / med['torch']:.2f}"]
         rows.append(row)
         print(" | ".join(row), flush=True)
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"\n{level} level, {np.dtype(dtype).name}, median of {repeats}, "
-          f"compiled kernels: {K.COMPILED}\n")
+          f"compiled kernels: {K.COMPILED}, load average {load} on {os.cpu_count()} cores\n")
     print(markdown_table(header, rows))
 
 
