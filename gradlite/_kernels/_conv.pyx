@@ -96,6 +96,7 @@ cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom g) noexce
     column (n, 0, 0) and ld is the row length N*OH*OW."""
     cdef int kh, kw, i, j, off, lo, hi, ilo, ihi
     cdef real* dst
+    cdef real* out
     cdef const real* row
     for kh in range(g.KH):
         _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
@@ -105,16 +106,18 @@ cdef void _im2col_plane(const real* x, real* cols, Py_ssize_t ld, Geom g) noexce
             dst = cols + (kh * g.KW + kw) * ld
             memset(dst, 0, ilo * g.OW * sizeof(real))
             for i in range(ilo, ihi):
-                row = x + (i * g.sh - g.ph + kh * g.dh) * g.W
+                row = x + (i * g.sh - g.ph + kh * g.dh) * g.W + off
+                out = dst + i * g.OW
                 for j in range(lo):
-                    dst[i * g.OW + j] = 0
+                    out[j] = 0
                 if g.sw == 1:
-                    memcpy(dst + i * g.OW + lo, row + lo + off, (hi - lo) * sizeof(real))
+                    for j in range(lo, hi):
+                        out[j] = row[j]
                 else:
                     for j in range(lo, hi):
-                        dst[i * g.OW + j] = row[j * g.sw + off]
+                        out[j] = row[j * g.sw]
                 for j in range(hi, g.OW):
-                    dst[i * g.OW + j] = 0
+                    out[j] = 0
             memset(dst + ihi * g.OW, 0, (g.OH - ihi) * g.OW * sizeof(real))
 
 
