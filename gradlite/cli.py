@@ -49,7 +49,7 @@ OPTIMIZERS = {
 }
 #: Optimizers whose momentum OneCycleLR cycles (plain SGD, RMSprop, Adagrad keep theirs).
 CYCLED_MOMENTUM = {"momentum", "adam", "adamw"}
-DEFAULT_EPOCHS = 6
+DEFAULT_EPOCHS = 8
 DEFAULT_BATCH_SIZE = 64
 
 
