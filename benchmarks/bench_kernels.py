@@ -9,7 +9,10 @@
 with 2 threads, every input requiring grad. All contenders of one row are timed
 interleaved in one process; the table shows medians in ms and their ratios.
 The load average is printed with the table: other busy processes hurt every
-multi-threaded contender (each parallel region waits for its slowest thread).
+multi-threaded contender (each parallel region waits for its slowest thread),
+numpy's OpenBLAS worst of all (measured on a busy 2-core machine: three small
+GEMMs took 140 ms with its default 2 threads, 3 ms with one). On a busy machine
+compare with ``OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_kernels``.
 """
 import argparse
 import os
@@ -141,8 +144,10 @@ def run(level, dtype, repeats, reference):
         rows.append(row)
         print(" | ".join(row), flush=True)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"\n{level} level, {np.dtype(dtype).name}, median of {repeats}, "
-          f"compiled kernels: {K.COMPILED}, load average {load} on {os.cpu_count()} cores\n")
+          f"compiled kernels: {K.COMPILED}, OPENBLAS_NUM_THREADS={blas}, "
+          f"load average {load} on {os.cpu_count()} cores\n")
     print(markdown_table(header, rows))
 
 

@@ -140,8 +140,9 @@ cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom g) noexce
 def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dilation, w_shape):
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    cdef int nt = threads_for(g.C * g.KH * g.KW * ld)
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.C * g.KH * g.KW * ld)):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
             _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
 
@@ -149,8 +150,9 @@ def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dila
 def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dilation, w_shape):
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
     cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    cdef int nt = threads_for(g.C * g.KH * g.KW * ld)
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.C * g.KH * g.KW * ld)):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
             _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
 
@@ -160,8 +162,9 @@ def _rows_to_nchw(const real[:, ::1] ym, real[:, :, ::1] y, const real[::1] b):
     cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
     cdef bint has_b = b is not None
     cdef real bias
+    cdef int nt = threads_for(N * O * L)
     with nogil:
-        for t in prange(N * O, schedule="dynamic", num_threads=threads_for(N * O * L)):
+        for t in prange(N * O, schedule="dynamic", num_threads=nt):
             n, o = t // O, t % O
             bias = b[o] if has_b else 0
             for k in range(L):
@@ -172,8 +175,9 @@ def _nchw_to_rows(const real[:, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums)
     """ym[o, n*L:(n+1)*L] = y[n, o, :], and sums[n, o] = sum(y[n, o, :])."""
     cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2]
     cdef real s
+    cdef int nt = threads_for(N * O * L)
     with nogil:
-        for t in prange(N * O, schedule="dynamic", num_threads=threads_for(N * O * L)):
+        for t in prange(N * O, schedule="dynamic", num_threads=nt):
             n, o = t // O, t % O
             s = 0
             for k in range(L):
@@ -186,8 +190,9 @@ def _channel_sums(const real[:, :, ::1] y, double[::1] sums):
     """sums[o] = sum_{n, k} y[n, o, k] (the bias gradient)."""
     cdef Py_ssize_t n, o, k
     cdef double s
+    cdef int nt = threads_for(y.shape[0] * y.shape[1] * y.shape[2])
     with nogil:
-        for o in prange(y.shape[1], schedule="dynamic", num_threads=threads_for(y.shape[0] * y.shape[1] * y.shape[2])):
+        for o in prange(y.shape[1], schedule="dynamic", num_threads=nt):
             s = 0
             for n in range(y.shape[0]):
                 for k in range(y.shape[2]):
@@ -345,8 +350,9 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     cdef Geom g = _geom(_s4(x.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, c, k, per = g.O // g.C
     cdef const real* bias = &b[0] if b is not None else NULL
+    cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
             if g.sh == 1 and g.sw == 1:
                 _wide_forward(&x[n, c, 0, 0], &y[n, c * per, 0, 0], &w[c * per, 0, 0, 0],
@@ -363,8 +369,9 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     """gx[n, c] = sum over outputs o of channel c of w[o] * gy[n, o] put back at the taps."""
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, c, o, per = g.O // g.C
+    cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)
     with nogil:
-        for t in prange(g.N * g.C, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
+        for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
             if g.sh == 1 and g.sw == 1:
                 _wide_grad_input(&gy[n, c * per, 0, 0], &gx[n, c, 0, 0], &w[c * per, 0, 0, 0],
@@ -379,8 +386,9 @@ def _direct_grad_weight(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
     """gw[o, 0, kh, kw] = sum_n <gy[n, o], input plane of o read at tap (kh, kw)>."""
     cdef Geom g = _geom(_s4(x.shape), _s4(gw.shape), stride, padding, dilation)
     cdef Py_ssize_t n, o, per = g.O // g.C
+    cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)
     with nogil:
-        for o in prange(g.O, schedule="dynamic", num_threads=threads_for(g.N * g.O * g.OH * g.OW * g.KH * g.KW)):
+        for o in prange(g.O, schedule="dynamic", num_threads=nt):
             if g.sh == 1 and g.sw == 1:
                 _wide_grad_weight(&x[0, o // per, 0, 0], &gy[0, o, 0, 0], &gw[o, 0, 0, 0],
                                   g.C * g.H * g.W, g.O * g.OH * g.OW, g)

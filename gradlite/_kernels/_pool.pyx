@@ -42,7 +42,7 @@ def _out_hw(x_shape, kernel, stride, padding):
 
 # ------------------------------------------------------------------------------ max
 
-cdef void _max_plane(const real* x, real* y, int64_t* arg, Win* g) noexcept nogil:
+cdef void _max_plane(const real* x, real* y, int64_t* arg, Win g) noexcept nogil:
     cdef int i, j, h, w, h0, h1, w0, w1
     cdef int64_t best_at
     cdef real best
@@ -63,17 +63,19 @@ def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :,
                  x_shape, out_hw, kernel, stride, padding):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
     cdef Py_ssize_t t, C = x.shape[1]
+    cdef int nt = threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])
     with nogil:
-        for t in prange(x.shape[0] * C, schedule="dynamic", num_threads=threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])):
+        for t in prange(x.shape[0] * C, schedule="dynamic", num_threads=nt):
             _max_plane(&x[t // C, t % C, 0, 0], &y[t // C, t % C, 0, 0],
-                       &arg[t // C, t % C, 0, 0], &g)
+                       &arg[t // C, t % C, 0, 0], g)
 
 
 def _max_backward(const real[:, ::1] gy, const int64_t[:, ::1] arg, real[:, ::1] gx):
     """Planes flattened: gx[p, arg[p, k]] += gy[p, k]."""
     cdef Py_ssize_t p, k
+    cdef int nt = threads_for(gy.shape[0] * gy.shape[1])
     with nogil:
-        for p in prange(gy.shape[0], schedule="dynamic", num_threads=threads_for(gy.shape[0] * gy.shape[1])):
+        for p in prange(gy.shape[0], schedule="dynamic", num_threads=nt):
             for k in range(gy.shape[1]):
                 gx[p, arg[p, k]] += gy[p, k]
 
@@ -101,7 +103,7 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 # Forward reads a window of the input plane and writes one output; backward reads one
 # output gradient and spreads it over the window of the input-gradient plane.
 
-cdef void _avg_plane(const real* src, real* dst, Win* g, bint include_pad,
+cdef void _avg_plane(const real* src, real* dst, Win g, bint include_pad,
                      bint backward) noexcept nogil:
     """Forward: dst[i, j] = sum(src[window]) / divisor.  Backward: dst[window] += src[i, j] / divisor."""
     cdef int i, j, h, w, h0, h1, w0, w1
@@ -128,9 +130,11 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
          stride, padding, bint include_pad, bint backward):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
     cdef Py_ssize_t t, C = src.shape[1]
+    cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
+    cdef int nt = threads_for(src.shape[0] * C * plane)
     with nogil:
-        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=threads_for(src.shape[0] * C * (src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]))):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], &g,
+        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=nt):
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], g,
                        include_pad, backward)
 
 
@@ -177,8 +181,10 @@ cdef void _adaptive_plane(const real* src, real* dst, const int* rows, const int
 def _adaptive(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, int W, int OH, int OW,
               const int[:, ::1] rows, const int[:, ::1] cols, bint backward):
     cdef Py_ssize_t t, C = src.shape[1]
+    cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
+    cdef int nt = threads_for(src.shape[0] * C * plane)
     with nogil:
-        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=threads_for(src.shape[0] * C * (src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]))):
+        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=nt):
             _adaptive_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0],
                             &rows[0, 0], &cols[0, 0], W, OH, OW, backward)
 

@@ -89,7 +89,9 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
                 gwg[..., kh, kw] = np.einsum(
                     "ngohw,ngchw->goc", gyg, _taps(xg, kh, kw, out_hw, stride, dilation),
                     optimize=True)
-    gx = gxg.reshape(N, C, H + 2 * ph, W + 2 * pw)[:, :, ph:ph + H, pw:pw + W].copy() if needs[0] else None
+    gx = None
+    if needs[0]:
+        gx = gxg.reshape(N, C, H + 2 * ph, W + 2 * pw)[:, :, ph:ph + H, pw:pw + W].copy()
     gw = gwg.reshape(w.shape) if needs[1] else None
     gb = grad_y.sum(axis=(0, 2, 3)) if needs[2] else None
     return gx, gw, gb

@@ -158,10 +158,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if bias is not None and tuple(bias.shape) != (O,):
         raise ValueError(f"{fn}: bias must have shape ({O},) to match weight shape "
                          f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
-    dtypes = {t.dtype for t in (input, weight, bias) if t is not None}
-    if len(dtypes) > 1:
-        raise ValueError(f"{fn}: input, weight and bias must share a dtype, got "
-                         f"{', '.join(str(t.dtype) for t in (input, weight, bias) if t is not None)}")
+    dtypes = [str(t.dtype) for t in (input, weight, bias) if t is not None]
+    if len(set(dtypes)) > 1:
+        raise ValueError(f"{fn}: input, weight and bias must share a dtype, got {', '.join(dtypes)}")
     _check_fits(fn, input.shape, (KH, KW), stride, padding, dilation)
     return Conv2d.apply(input, weight, bias, stride, padding, dilation, int(groups))
 
