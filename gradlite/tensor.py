@@ -329,12 +329,15 @@ class Tensor:
     matmul = __matmul__
 
     # in-place forms: allowed when no gradient is being recorded through them
-    def _inplace(self, name, result_fn):
+    def _check_inplace(self, name):
         if autograd.is_grad_enabled() and self.requires_grad:
             kind = "a leaf tensor that requires grad" if self.is_leaf else "a tensor in a graph"
             raise RuntimeError(f"{name}: in-place operation on {kind} would corrupt its "
                                "gradient; wrap it in `with gradlite.no_grad():` (for a "
                                "parameter update) or use the out-of-place form")
+
+    def _inplace(self, name, result_fn):
+        self._check_inplace(name)
         with autograd.no_grad():
             result = result_fn()
         np.copyto(self.data, result.data if isinstance(result, Tensor) else result,
@@ -378,11 +381,8 @@ class Tensor:
         return self._inplace("copy_", lambda: _tensor_operand(src).data)
 
     def __setitem__(self, index, value):
-        def assign():
-            new = self.data.copy()
-            new[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
-            return new
-        self._inplace("__setitem__", assign)
+        self._check_inplace("__setitem__")
+        self.data[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, other, fn):
