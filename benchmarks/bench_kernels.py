@@ -68,27 +68,26 @@ def avg_kernel_fns(kernels, x, gy):
     return run
 
 
-def torch_fn(op, arrays, gy):
-    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
-    grad = torch.tensor(gy)
+def autograd_fn(make_tensor, op, arrays, gy):
+    """A timed callable: forward ``op`` on leaf tensors made by ``make_tensor`` (gradlite's
+    or torch's), then backward with ``gy``, fresh gradients each call."""
+    tensors = [make_tensor(a, requires_grad=True) for a in arrays]
+    grad = make_tensor(gy)
 
     def run():
         for t in tensors:
             t.grad = None
         op(*tensors).backward(grad)
     return run
+
+
+def torch_fn(op, arrays, gy):
+    return autograd_fn(torch.tensor, op, arrays, gy)
 
 
 def gradlite_fn(op, arrays, gy):
     import gradlite
-    tensors = [gradlite.Tensor(a, requires_grad=True) for a in arrays]
-    grad = gradlite.Tensor(gy)
-
-    def run():
-        for t in tensors:
-            t.grad = None
-        op(*tensors).backward(grad)
-    return run
+    return autograd_fn(gradlite.Tensor, op, arrays, gy)
 
 
 def cases(dtype, level, reference):

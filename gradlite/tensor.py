@@ -703,10 +703,6 @@ def _new(array, dtype, requires_grad):
     return t
 
 
-def _size(size):
-    return _shape_arg(size)
-
-
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor holding a copy of ``data``."""
     return _new(_default_dtype_array(data, dtype, copy=True), None, requires_grad)
@@ -727,11 +723,11 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return _new(np.zeros(_size(size), dtype or float32), None, requires_grad)
+    return _new(np.zeros(_shape_arg(size), dtype or float32), None, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return _new(np.ones(_size(size), dtype or float32), None, requires_grad)
+    return _new(np.ones(_shape_arg(size), dtype or float32), None, requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False):
@@ -741,7 +737,7 @@ def empty(*size, dtype=None, requires_grad=False):
 def full(size, fill_value, dtype=None, requires_grad=False):
     if dtype is None:
         dtype = _default_dtype_array(fill_value).dtype
-    return _new(np.full(_size((size,)), fill_value, dtype), None, requires_grad)
+    return _new(np.full(_shape_arg((size,)), fill_value, dtype), None, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
@@ -765,13 +761,13 @@ def eye(n, m=None, dtype=None, requires_grad=False):
 def rand(*size, dtype=None, requires_grad=False, generator=None):
     """Uniform samples on [0, 1) from gradlite's global generator."""
     rng = generator or default_generator()
-    return _new(rng.random(_size(size), dtype=np.dtype(dtype or float32)), None, requires_grad)
+    return _new(rng.random(_shape_arg(size), dtype=np.dtype(dtype or float32)), None, requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False, generator=None):
     """Standard normal samples from gradlite's global generator."""
     rng = generator or default_generator()
-    return _new(rng.standard_normal(_size(size), dtype=np.dtype(dtype or float32)), None,
+    return _new(rng.standard_normal(_shape_arg(size), dtype=np.dtype(dtype or float32)), None,
                 requires_grad)
 
 
@@ -779,7 +775,7 @@ def randint(low, high=None, size=(), dtype=None, generator=None):
     if high is None:
         low, high = 0, low
     rng = generator or default_generator()
-    return _new(rng.integers(low, high, _size((size,))), dtype or int64, False)
+    return _new(rng.integers(low, high, _shape_arg((size,))), dtype or int64, False)
 
 
 def _like(factory):
