@@ -7,7 +7,8 @@ The window of output (i, j) covers input rows [i*S - P, i*S - P + K) clipped to
 """
 import numpy as np
 
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
 from libc.stdint cimport int64_t
 
 from ._parallel cimport threads_for
@@ -34,6 +35,26 @@ cdef Win _win(x_shape, out_hw, kernel, stride, padding):
 cdef inline void _clip(int start, int k, int size, int* lo, int* hi) noexcept nogil:
     lo[0] = max(start, 0)
     hi[0] = min(start + k, size)
+
+
+cdef inline void _span(int off, int pad, int stride, int size, int out,
+                       int* lo, int* hi) noexcept nogil:
+    """Output columns j in [lo, hi) whose input column j*stride - pad + off lies in [0, size)."""
+    cdef int a = pad - off, b = size - 1 + pad - off
+    lo[0] = min(out, (a + stride - 1) // stride) if a > 0 else 0
+    hi[0] = min(out, b // stride + 1) if b >= 0 else 0
+    if hi[0] < lo[0]:
+        hi[0] = lo[0]
+
+
+cdef int* _column_spans(Win g) noexcept nogil:
+    """[lo, hi) of _span for every kw, as 2*KW ints (free them): hoisted out of the row
+    loops, where their integer divisions cost more than the adds."""
+    cdef int kw
+    cdef int* spans = <int*>malloc(2 * g.KW * sizeof(int))
+    for kw in range(g.KW):
+        _span(kw, g.pw, g.sw, g.W, g.OW, &spans[2 * kw], &spans[2 * kw + 1])
+    return spans
 
 
 def _out_hw(x_shape, kernel, stride, padding):
@@ -100,30 +121,46 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 
 
 # ------------------------------------------------------------------------------ avg
-# Forward reads a window of the input plane and writes one output; backward reads one
-# output gradient and spreads it over the window of the input-gradient plane.
+# Both directions sweep the taps over whole output rows: forward adds the tap's input
+# pixels into the output row, backward adds the (scaled) output-gradient row back onto
+# the tap's input pixels. The divisor of window (i, j) is KH*KW with count_include_pad,
+# else its count of real pixels, rows(i) * cols(j).
 
-cdef void _avg_plane(const real* src, real* dst, Win g, bint include_pad,
-                     bint backward) noexcept nogil:
-    """Forward: dst[i, j] = sum(src[window]) / divisor.  Backward: dst[window] += src[i, j] / divisor."""
-    cdef int i, j, h, w, h0, h1, w0, w1
-    cdef real s, div
+cdef inline double _inv_divisor(int j, int rows, Win g, bint include_pad) noexcept nogil:
+    cdef int w0, w1
+    if include_pad:
+        return 1.0 / (g.KH * g.KW)
+    _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
+    return 1.0 / (rows * (w1 - w0))
+
+
+cdef void _avg_plane(const real* src, real* dst, real* scaled, const int* spans, Win g,
+                     bint include_pad, bint backward) noexcept nogil:
+    """Forward: dst[i, j] = sum(src[window]) / divisor.  Backward: dst[window] += src[i, j] / divisor.
+    ``scaled`` is scratch for one row of OW values."""
+    cdef int i, j, h, kw, h0, h1, lo, hi, off
+    cdef real* row
     for i in range(g.OH):
         _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
-        for j in range(g.OW):
-            _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
-            div = g.KH * g.KW if include_pad else (h1 - h0) * (w1 - w0)
-            if backward:
-                s = src[i * g.OW + j] / div
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        dst[h * g.W + w] += s
-            else:
-                s = 0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        s = s + src[h * g.W + w]
-                dst[i * g.OW + j] = s / div
+        row = dst + i * g.OW if not backward else scaled
+        if backward:
+            for j in range(g.OW):
+                row[j] = <real>(src[i * g.OW + j] * _inv_divisor(j, h1 - h0, g, include_pad))
+        else:
+            for j in range(g.OW):
+                row[j] = 0
+        for h in range(h0, h1):
+            for kw in range(g.KW):
+                off, lo, hi = h * g.W + kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
+                if backward:
+                    for j in range(lo, hi):
+                        dst[off + j * g.sw] += row[j]
+                else:
+                    for j in range(lo, hi):
+                        row[j] += src[off + j * g.sw]
+        if not backward:
+            for j in range(g.OW):
+                row[j] = <real>(row[j] * _inv_divisor(j, h1 - h0, g, include_pad))
 
 
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
@@ -132,10 +169,15 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     cdef Py_ssize_t t, C = src.shape[1]
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
-    with nogil:
-        for t in prange(src.shape[0] * C, schedule="dynamic", num_threads=nt):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], g,
+    cdef real* scaled
+    cdef int* spans = _column_spans(g)
+    with nogil, parallel(num_threads=nt):
+        scaled = <real*>malloc(g.OW * sizeof(real))
+        for t in prange(src.shape[0] * C, schedule="static"):
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], scaled, spans, g,
                        include_pad, backward)
+        free(scaled)
+    free(spans)
 
 
 def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
