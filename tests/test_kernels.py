@@ -54,7 +54,8 @@ def test_unit_stride_conv_ignores_stale_scratch(case, dtype, bias, data):
     columns must never be read uninitialised: NaN left in the scratch buffer must
     not reach any output."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    conv_module._scratch((1 << 17,), dtype)[...] = np.nan
+    for slot in ("cols", "rows"):
+        conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan
     check_conv(case, dtype, bias, data)
 
 
