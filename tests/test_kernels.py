@@ -33,7 +33,8 @@ def draw(data, shape, dtype):
 @st.composite
 def conv_cases(draw_, strides=pairs(1, 3)):
     groups = draw_(st.integers(1, 3))
-    cg, og = draw_(st.integers(1, 3)), draw_(st.integers(1, 3))
+    cg = draw_(st.integers(1, 3))
+    og = draw_(st.one_of(st.integers(1, 3), st.integers(17, 19)))  # > 16: GEMM backward
     k, s, d = draw_(pairs(1, 4)), draw_(strides), draw_(pairs(1, 2))
     p = draw_(st.tuples(st.integers(0, 2), st.integers(0, 2)))
     n, h, w = draw_(st.integers(1, 3)), draw_(st.integers(1, 9)), draw_(st.integers(1, 9))
@@ -48,11 +49,23 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
     check_conv(case, dtype, bias, data)
 
 
+@given(conv_cases(), dtypes, st.booleans(), st.data())
+def test_conv2d_in_one_image_chunks_matches_reference(case, dtype, bias, data):
+    """im2col + GEMM in chunks of one image each (the chunk loop, its last partial chunk)."""
+    conv_module = pytest.importorskip("gradlite._kernels._conv")
+    saved, conv_module.CHUNK_BYTES = conv_module.CHUNK_BYTES, 1
+    try:
+        check_conv(case, dtype, bias, data)
+    finally:
+        conv_module.CHUNK_BYTES = saved
+
+
 @given(conv_cases(strides=st.just((1, 1))), dtypes, st.booleans(), st.data())
 def test_unit_stride_conv_ignores_stale_scratch(case, dtype, bias, data):
-    """Unit stride (with these short rows) takes the "wide" im2col path, whose junk
-    columns must never be read uninitialised: NaN left in the scratch buffer must
-    not reach any output."""
+    """Unit stride takes the "wide" im2col path in the GEMM backward (more than 16
+    outputs per group, short rows) and the direct kernels' wide register tiles, whose
+    junk columns must never be read uninitialised: NaN left in the scratch buffers
+    must not reach any output."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
     for slot in ("cols", "rows"):
         conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan

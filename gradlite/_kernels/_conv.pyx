@@ -385,29 +385,53 @@ cdef void _strided_grad_weight(const real* x, const real* gy, double* gw, Py_ssi
 
 cdef extern from *:
     """
-    /* Register tiles of LANES = 64 consecutive outputs, written with GCC/Clang vector
-       extensions so the compiler emits whole vector registers (SSE, AVX2 or AVX-512,
-       whatever the build targets) and keeps the 64 running sums in them (8 AVX2 registers: enough
-       independent sums to hide the multiply-add latency). Left to
-       itself, GCC vectorised the loop over taps instead, with gathers, 10x slower.
-       Other compilers get the plain loops. */
+    /* Register tiles of 64 running sums, written with GCC/Clang vector extensions so the
+       compiler emits whole vector registers (SSE, AVX2 or AVX-512, whatever the build
+       targets) and keeps the sums in them (8 AVX2 registers, enough independent sums
+       to hide the multiply-add latency): gl_tile1 sums LANES = 64 consecutive outputs
+       of one plane, gl_tile2 32 outputs of TWO planes from the same inputs (each load
+       feeds two multiply-adds). Left to itself, GCC vectorised the loop over taps
+       instead, with gathers, 10x slower. Other compilers get plain loops (and the
+       correct sums, with no tile bookkeeping of their own: the tile scheme is in
+       _conv.pyx). */
     #define GL_LANES 64
     #if defined(__GNUC__)
     #define GL_TILES(T, W)                                                              \
     typedef T gl_vec_##T __attribute__((vector_size(W * sizeof(T))));                  \
-    static inline void gl_tile_##T(T *out, const T *src, const int *offsets,           \
-                                   const T *weights, int taps, T start) {               \
-        gl_vec_##T acc[GL_LANES / W], x;                                                \
-        for (int v = 0; v < GL_LANES / W; v++) acc[v] = (gl_vec_##T){0} + start;       \
+    static inline void gl_tile1_##T(T *out, const T *src, const int *offsets,           \
+                                    const T *weights, int taps, T start) {               \
+        gl_vec_##T a[GL_LANES / W], x, w0;                                              \
+        for (int v = 0; v < GL_LANES / W; v++) a[v] = (gl_vec_##T){0} + start;         \
         for (int t = 0; t < taps; t++) {                                                \
             const T *s = src + offsets[t];                                              \
-            gl_vec_##T wv = (gl_vec_##T){0} + weights[t];                               \
+            w0 = (gl_vec_##T){0} + weights[t];                                          \
             for (int v = 0; v < GL_LANES / W; v++) {                                    \
                 __builtin_memcpy(&x, s + v * W, sizeof x);                              \
-                acc[v] += wv * x;                                                       \
+                a[v] += w0 * x;                                                         \
             }                                                                           \
         }                                                                               \
-        __builtin_memcpy(out, acc, sizeof acc);                                         \
+        __builtin_memcpy(out, a, sizeof a);                                             \
+    }                                                                                   \
+    static inline void gl_tile2_##T(T *out, Py_ssize_t out_step, const T *src,         \
+                                    const int *offsets, const T *weights,               \
+                                    Py_ssize_t w_step, int taps, T start0, T start1) {   \
+        gl_vec_##T a[GL_LANES / 2 / W], b[GL_LANES / 2 / W], x, w0, w1;                \
+        for (int v = 0; v < GL_LANES / 2 / W; v++) {                                    \
+            a[v] = (gl_vec_##T){0} + start0;                                            \
+            b[v] = (gl_vec_##T){0} + start1;                                            \
+        }                                                                               \
+        for (int t = 0; t < taps; t++) {                                                \
+            const T *s = src + offsets[t];                                              \
+            w0 = (gl_vec_##T){0} + weights[t];                                          \
+            w1 = (gl_vec_##T){0} + weights[w_step + t];                                 \
+            for (int v = 0; v < GL_LANES / 2 / W; v++) {                                \
+                __builtin_memcpy(&x, s + v * W, sizeof x);                              \
+                a[v] += w0 * x;                                                         \
+                b[v] += w1 * x;                                                         \
+            }                                                                           \
+        }                                                                               \
+        __builtin_memcpy(out, a, sizeof a);                                             \
+        __builtin_memcpy(out + out_step, b, sizeof b);                                  \
     }                                                                                   \
     static inline void gl_dot_##T(T *sums, const T *a, const T *b, Py_ssize_t n) {      \
         gl_vec_##T acc[GL_LANES / W] = {{0}}, x, y, total;                              \
@@ -423,11 +447,17 @@ cdef extern from *:
     }
     #else
     #define GL_TILES(T, W)                                                              \
-    static void gl_tile_##T(T *out, const T *src, const int *offsets,                  \
-                            const T *weights, int taps, T start) {                      \
+    static void gl_tile1_##T(T *out, const T *src, const int *offsets,                 \
+                             const T *weights, int taps, T start) {                     \
         for (int j = 0; j < GL_LANES; j++) out[j] = start;                              \
         for (int t = 0; t < taps; t++)                                                  \
             for (int j = 0; j < GL_LANES; j++) out[j] += weights[t] * src[offsets[t] + j]; \
+    }                                                                                   \
+    static void gl_tile2_##T(T *out, Py_ssize_t out_step, const T *src,                \
+                             const int *offsets, const T *weights, Py_ssize_t w_step,   \
+                             int taps, T start0, T start1) {                            \
+        gl_tile1_##T(out, src, offsets, weights, taps, start0);                         \
+        gl_tile1_##T(out + out_step, src, offsets, weights + w_step, taps, start1);     \
     }                                                                                   \
     static void gl_dot_##T(T *sums, const T *a, const T *b, Py_ssize_t n) {             \
         for (Py_ssize_t p = 0; p < n; p++) sums[p % W] += a[p] * b[p];                  \
@@ -439,8 +469,13 @@ cdef extern from *:
     #define GL_SUMS_DOUBLE 4
     """
     enum: LANES "GL_LANES"
-    void gl_tile_float(float*, const float*, const int*, const float*, int, float) noexcept nogil
-    void gl_tile_double(double*, const double*, const int*, const double*, int, double) noexcept nogil
+    void gl_tile1_float(float*, const float*, const int*, const float*, int, float) noexcept nogil
+    void gl_tile1_double(double*, const double*, const int*, const double*, int,
+                         double) noexcept nogil
+    void gl_tile2_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
+                        int, float, float) noexcept nogil
+    void gl_tile2_double(double*, Py_ssize_t, const double*, const int*, const double*,
+                         Py_ssize_t, int, double, double) noexcept nogil
     enum: SUMS_FLOAT "GL_SUMS_FLOAT"
     enum: SUMS_DOUBLE "GL_SUMS_DOUBLE"
     void gl_dot_float(float*, const float*, const float*, Py_ssize_t) noexcept nogil
@@ -451,13 +486,27 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t n) noexcept nogil:
     return (n + LANES - 1) // LANES * LANES
 
 
-cdef inline void _tile(real* out, const real* src, const int* offsets, const real* weights,
-                       int taps, real start) noexcept nogil:
-    """out[j] = start + sum_t weights[t] * src[offsets[t] + j] for the LANES j of a tile."""
-    if real is float:
-        gl_tile_float(out, src, offsets, weights, taps, start)
-    else:
-        gl_tile_double(out, src, offsets, weights, taps, start)
+cdef inline void _tiles(real* out, Py_ssize_t out_step, const real* src, const int* offsets,
+                        const real* weights, Py_ssize_t w_step, int taps, Py_ssize_t n,
+                        real start0, real start1, bint pair) noexcept nogil:
+    """Output rows from shifted inputs, for j < n (a multiple of LANES):
+        out[j]            = start0 + sum_t weights[t] * src[offsets[t] + j]
+        out[out_step + j] = start1 + sum_t weights[w_step + t] * src[offsets[t] + j]  (if pair)
+    tile by tile: two rows share their input loads, a single row gets wider tiles."""
+    cdef Py_ssize_t p0
+    for p0 in range(0, n, 32):          # LANES / 2 (range needs a literal step)
+        if real is float:
+            if pair:
+                gl_tile2_float(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
+                               start0, start1)
+            elif p0 % LANES == 0:
+                gl_tile1_float(out + p0, src + p0, offsets, weights, taps, start0)
+        else:
+            if pair:
+                gl_tile2_double(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
+                                start0, start1)
+            elif p0 % LANES == 0:
+                gl_tile1_double(out + p0, src + p0, offsets, weights, taps, start0)
 
 
 cdef inline int _sums(real* dtype_only) noexcept nogil:
@@ -523,19 +572,27 @@ cdef int* _pad_group(const real* x, real* xp, Geom g) noexcept nogil:
     return offsets
 
 
+cdef inline real _bias(const real* b, int o) noexcept nogil:
+    return b[o] if b != NULL else 0
+
+
 cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, int Og,
                         Geom g) noexcept nogil:
-    """_strided_forward for unit stride, in register tiles over wide rows."""
-    cdef int o, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
-    cdef Py_ssize_t p0, n = _round_up(g.OH * Wp)
+    """_strided_forward for unit stride: pairs of output planes (o, o2 = o + 1) in
+    register tiles over wide rows; the last of an odd count alone (o2 = o)."""
+    cdef int o, o2, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
+    cdef Py_ssize_t n = _round_up(g.OH * Wp)
     cdef real* xp = <real*>calloc(g.Cg * _padded(g) + _slack(g), sizeof(real))
-    cdef real* wide = <real*>malloc(n * sizeof(real))
+    cdef real* wide = <real*>malloc(2 * n * sizeof(real))
     cdef int* offsets = _pad_group(x, xp, g)
-    for o in range(Og):
-        for p0 in range(0, n, 64):      # LANES (range needs a literal step)
-            _tile(wide + p0, xp + p0, offsets, w + o * taps, taps, b[o] if b != NULL else 0)
+    for o in range(0, Og, 2):
+        o2 = min(o + 1, Og - 1)
+        _tiles(wide, n, xp, offsets, w + o * taps, taps, taps, n, _bias(b, o), _bias(b, o2),
+               o2 > o)
         for i in range(g.OH):
             memcpy(y + (o * g.OH + i) * g.OW, wide + i * Wp, g.OW * sizeof(real))
+            if o2 > o:
+                memcpy(y + (o2 * g.OH + i) * g.OW, wide + n + i * Wp, g.OW * sizeof(real))
     free(offsets)
     free(wide)
     free(xp)
@@ -543,25 +600,29 @@ cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, in
 
 cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og, Geom g) noexcept nogil:
     """_strided_grad_input for unit stride: padded plane c of gx at p is the sum over
-    (output o, tap k) of w[o, c, k] * gy_wide[o][p - tap(k)], in register tiles; each
-    gy plane is widened into a strip with tap(last) zeros before it and zeros after."""
-    cdef int o, c, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
-    cdef Py_ssize_t p0, n = _round_up(_padded(g)), strip = before + n
+    (output o, tap k) of w[o, c, k] * gy_wide[o][p - tap(k)], in register tiles for
+    pairs of input planes (c, c2); each gy plane is widened into a strip with
+    tap(last) zeros before it and zeros after."""
+    cdef int o, c, c2, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
+    cdef Py_ssize_t n = _round_up(_padded(g)), strip = before + n
     cdef real* gyw = <real*>calloc(Og * strip, sizeof(real))
-    cdef real* gxp = <real*>malloc(n * sizeof(real))
-    cdef real* weights = <real*>malloc(taps * sizeof(real))
+    cdef real* gxp = <real*>malloc(2 * n * sizeof(real))
+    cdef real* weights = <real*>malloc(2 * taps * sizeof(real))
     cdef int* offsets = <int*>malloc(taps * sizeof(int))
     for o in range(Og):
         _widen(gy + o * g.OH * g.OW, gyw + o * strip + before, g)
         for k in range(kk):
             offsets[o * kk + k] = o * strip + before - _tap(g, k)
-    for c in range(g.Cg):
+    for c in range(0, g.Cg, 2):
+        c2 = min(c + 1, g.Cg - 1)
         for o in range(Og):
             for k in range(kk):
                 weights[o * kk + k] = w[(o * g.Cg + c) * kk + k]
-        for p0 in range(0, n, 64):      # LANES (range needs a literal step)
-            _tile(gxp + p0, gyw + p0, offsets, weights, taps, 0)
+                weights[taps + o * kk + k] = w[(o * g.Cg + c2) * kk + k]
+        _tiles(gxp, n, gyw, offsets, weights, taps, taps, n, 0, 0, c2 > c)
         _crop_plane(gxp, gx + c * g.H * g.W, g)
+        if c2 > c:
+            _crop_plane(gxp + n, gx + c2 * g.H * g.W, g)
     free(offsets)
     free(weights)
     free(gxp)
@@ -745,13 +806,16 @@ cdef class _Chunks:
         return m.reshape(self.G, m.shape[0] // self.G, m.shape[1])
 
 
-cdef bint _direct(Geom g) noexcept:
-    """Whether the direct kernels beat im2col + GEMM: always when a group has one input
-    channel (a GEMM with K = KH*KW is all overhead), and for unit-stride convs with at
-    most 16 outputs per group, where the GEMM's M = O/G is too thin for BLAS to reach
-    speed and the im2col copies cost as much as the multiply-adds (LeNet's 6->16 5x5:
-    measured 2.5x faster direct at batch 64, both cores, AVX-512 build)."""
-    return g.Cg == 1 or (_unit_stride(g) and g.O // (g.C // g.Cg) <= 16)
+cdef bint _direct(Geom g, bint backward) noexcept:
+    """Whether the direct kernels beat im2col + GEMM. Always when a group has one input
+    channel (a GEMM with K = KH*KW is all overhead). For unit stride: the forward
+    always (no im2col, no transposes; measured at batch 64, both cores, AVX-512 build:
+    LeNet's 6->16 5x5 1.5x and the 32->64 3x3 1.15x faster than the GEMM path), the
+    backward with at most 16 outputs per group (6->16: 1.2-1.5x faster; 32->64: the
+    GEMMs win by 1.3x, their M = 64 rows are thick enough for BLAS)."""
+    if g.Cg == 1:
+        return True
+    return _unit_stride(g) and (not backward or g.O // (g.C // g.Cg) <= 16)
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
@@ -761,7 +825,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     b = None if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
     y = np.empty((g.N, g.O, g.OH, g.OW), dtype=x.dtype)
-    if _direct(g):
+    if _direct(g, False):
         _direct_forward(x, w, b, y, stride, padding, dilation)
         return y
     chunks = _Chunks(x, w, stride, padding, dilation, groups)
@@ -781,7 +845,7 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
     cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
     N, O, OH, OW = gy.shape
     gx = gw = gb = None
-    if _direct(g):
+    if _direct(g, True):
         if needs[0]:
             gx = np.zeros_like(x)
             _direct_grad_input(gy, w, gx, stride, padding, dilation)
