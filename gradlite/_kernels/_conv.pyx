@@ -433,17 +433,21 @@ cdef extern from *:
         __builtin_memcpy(out, a, sizeof a);                                             \
         __builtin_memcpy(out + out_step, b, sizeof b);                                  \
     }                                                                                   \
-    static inline void gl_dot_##T(T *sums, const T *a, const T *b, Py_ssize_t n) {      \
-        gl_vec_##T acc[GL_LANES / W] = {{0}}, x, y, total;                              \
-        for (Py_ssize_t p = 0; p < n; p += GL_LANES)                                    \
-            for (int v = 0; v < GL_LANES / W; v++) {                                    \
-                __builtin_memcpy(&x, a + p + v * W, sizeof x);                          \
-                __builtin_memcpy(&y, b + p + v * W, sizeof y);                          \
-                acc[v] += x * y;                                                        \
+    static inline void gl_corr_##T(T *out, const T *gy, Py_ssize_t gy_pair,            \
+                                   Py_ssize_t gy_step, const T *xp, Py_ssize_t x_step,   \
+                                   const int *offsets, Py_ssize_t images, Py_ssize_t n) { \
+        gl_vec_##T a[2][4] = {{{0}}}, g0, g1, x;                                        \
+        for (Py_ssize_t i = 0; i < images; i++, gy += gy_step, xp += x_step)           \
+            for (Py_ssize_t p = 0; p < n; p += W) {                                     \
+                __builtin_memcpy(&g0, gy + p, sizeof g0);                               \
+                __builtin_memcpy(&g1, gy + gy_pair + p, sizeof g1);                     \
+                for (int t = 0; t < 4; t++) {                                           \
+                    __builtin_memcpy(&x, xp + offsets[t] + p, sizeof x);                \
+                    a[0][t] += g0 * x;                                                  \
+                    a[1][t] += g1 * x;                                                  \
+                }                                                                       \
             }                                                                           \
-        __builtin_memcpy(&total, sums, sizeof total);                                   \
-        for (int v = 0; v < GL_LANES / W; v++) total += acc[v];                         \
-        __builtin_memcpy(sums, &total, sizeof total);                                   \
+        __builtin_memcpy(out, a, sizeof a);                                             \
     }
     #else
     #define GL_TILES(T, W)                                                              \
@@ -459,13 +463,21 @@ cdef extern from *:
         gl_tile1_##T(out, src, offsets, weights, taps, start0);                         \
         gl_tile1_##T(out + out_step, src, offsets, weights + w_step, taps, start1);     \
     }                                                                                   \
-    static void gl_dot_##T(T *sums, const T *a, const T *b, Py_ssize_t n) {             \
-        for (Py_ssize_t p = 0; p < n; p++) sums[p % W] += a[p] * b[p];                  \
+    static void gl_corr_##T(T *out, const T *gy, Py_ssize_t gy_pair, Py_ssize_t gy_step, \
+                            const T *xp, Py_ssize_t x_step, const int *offsets,         \
+                            Py_ssize_t images, Py_ssize_t n) {                          \
+        for (int j = 0; j < 8 * W; j++) out[j] = 0;                                     \
+        for (Py_ssize_t i = 0; i < images; i++, gy += gy_step, xp += x_step)           \
+            for (Py_ssize_t p = 0; p < n; p++)                                          \
+                for (int t = 0; t < 4; t++) {                                           \
+                    out[t * W + p % W] += gy[p] * xp[offsets[t] + p];                   \
+                    out[(4 + t) * W + p % W] += gy[gy_pair + p] * xp[offsets[t] + p];   \
+                }                                                                       \
     }
     #endif
     GL_TILES(float, 8)
     GL_TILES(double, 4)
-    #define GL_SUMS_FLOAT 8   /* the vector widths above: partial sums per gl_dot */
+    #define GL_SUMS_FLOAT 8   /* the vector widths above: partial sums per gl_corr sum */
     #define GL_SUMS_DOUBLE 4
     """
     enum: LANES "GL_LANES"
@@ -478,8 +490,10 @@ cdef extern from *:
                          Py_ssize_t, int, double, double) noexcept nogil
     enum: SUMS_FLOAT "GL_SUMS_FLOAT"
     enum: SUMS_DOUBLE "GL_SUMS_DOUBLE"
-    void gl_dot_float(float*, const float*, const float*, Py_ssize_t) noexcept nogil
-    void gl_dot_double(double*, const double*, const double*, Py_ssize_t) noexcept nogil
+    void gl_corr_float(float*, const float*, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t,
+                       const int*, Py_ssize_t, Py_ssize_t) noexcept nogil
+    void gl_corr_double(double*, const double*, Py_ssize_t, Py_ssize_t, const double*,
+                        Py_ssize_t, const int*, Py_ssize_t, Py_ssize_t) noexcept nogil
 
 
 cdef inline Py_ssize_t _round_up(Py_ssize_t n) noexcept nogil:
@@ -509,17 +523,16 @@ cdef inline void _tiles(real* out, Py_ssize_t out_step, const real* src, const i
                 gl_tile1_double(out + p0, src + p0, offsets, weights, taps, start0)
 
 
-cdef inline int _sums(real* dtype_only) noexcept nogil:
-    """How many partial sums _dot_lanes keeps: one vector register of real."""
-    return SUMS_FLOAT if real is float else SUMS_DOUBLE
-
-
-cdef inline void _dot_lanes(real* sums, const real* a, const real* b, Py_ssize_t n) noexcept nogil:
-    """sums[0 .. _sums) += partial sums of a[p] * b[p] over p < n (a multiple of LANES)."""
+cdef inline void _corr(real* out, const real* gy, Py_ssize_t gy_pair, Py_ssize_t gy_step,
+                       const real* xp, Py_ssize_t x_step, const int* offsets,
+                       Py_ssize_t images, Py_ssize_t n) noexcept nogil:
+    """A 2 x 4 block of correlations, each as W partial sums (W = the vector width):
+    out[(r*4 + t)*W + lane] = sum over images i and p < n (a multiple of W), p = lane mod W, of
+        gy[i*gy_step + r*gy_pair + p] * xp[i*x_step + offsets[t] + p]      (r = 0, 1; t < 4)."""
     if real is float:
-        gl_dot_float(sums, a, b, n)
+        gl_corr_float(out, gy, gy_pair, gy_step, xp, x_step, offsets, images, n)
     else:
-        gl_dot_double(sums, a, b, n)
+        gl_corr_double(out, gy, gy_pair, gy_step, xp, x_step, offsets, images, n)
 
 
 cdef inline int _padded(Geom g) noexcept nogil:
@@ -630,23 +643,29 @@ cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og, Geom
 
 
 cdef void _wide_grad_weight(const real* xp, Py_ssize_t x_step, const real* gyw,
-                            Py_ssize_t gy_step, double* gw, Geom g) noexcept nogil:
-    """_strided_grad_weight for unit stride, from the padded input planes of the group
-    (xp, one image every x_step) and the widened gy plane of the output channel (gyw,
-    one image every gy_step): gw[c, k] = sum_n <gy_wide[n], xpad[n, c] shifted by tap k>.
-    Image by image, so the planes stay in L1 while all their taps are summed."""
-    cdef int n, c, k, j, kk = g.KH * g.KW, lanes = _sums(xp)
+                            Py_ssize_t gy_step, double* gw, int o, int o2, int t0,
+                            Geom g) noexcept nogil:
+    """One block of _strided_grad_weight for unit stride: gw[o, t] and gw[o2, t] for the
+    taps t = (c, k) in [t0, t0 + 4), from the group's padded input planes (xp) and the
+    widened gy planes (gyw, gy_step apart per image):
+        gw[o, c, k] = sum_n <gy_wide[n, o], xpad[n, c] shifted by tap k>
+    summed in registers over all images: each input load feeds two outputs."""
+    cdef int t, r, j, kk = g.KH * g.KW, taps = g.Cg * kk
+    cdef int lanes = SUMS_FLOAT if real is float else SUMS_DOUBLE
+    cdef int offsets[4]
+    cdef real out[64]                   # 2 x 4 blocks of at most 8 lanes
+    cdef double total
     cdef Py_ssize_t count = _round_up(g.OH * _wide(g))
-    cdef real* sums = <real*>calloc(g.Cg * kk * lanes, sizeof(real))
-    for n in range(g.N):
-        for c in range(g.Cg):
-            for k in range(kk):
-                _dot_lanes(sums + (c * kk + k) * lanes, gyw + n * gy_step,
-                           xp + n * x_step + c * _padded(g) + _tap(g, k), count)
-    for k in range(g.Cg * kk):
-        for j in range(lanes):
-            gw[k] += sums[k * lanes + j]
-    free(sums)
+    for t in range(4):                  # past the last tap: repeat it, and drop the sums
+        j = min(t0 + t, taps - 1)
+        offsets[t] = (j // kk) * _padded(g) + _tap(g, j % kk)
+    _corr(out, gyw + o * count, (o2 - o) * count, gy_step, xp, x_step, offsets, g.N, count)
+    for r in range(2 if o2 > o else 1):
+        for t in range(min(4, taps - t0)):
+            total = 0
+            for j in range(lanes):
+                total += out[(r * 4 + t) * lanes + j]
+            gw[(o if r == 0 else o2) * taps + t0 + t] += total
 
 
 cdef inline bint _unit_stride(Geom g) noexcept nogil:
@@ -717,14 +736,18 @@ def _widen_all(const real[:, :, :, ::1] gy, real[:, :, ::1] gyw, conv):
 
 def _wide_grad_weight_all(const real[:, ::1] xp, const real[:, :, ::1] gyw,
                           double[:, :, :, ::1] gw, conv):
-    """gw[o] for every o from the padded inputs and widened gys (see _wide_grad_weight)."""
+    """gw for every output from the padded inputs and widened gys: one task per block
+    of (a pair of outputs of one group) x (four taps), see _wide_grad_weight."""
     cdef Geom g = _geom_of(conv)
-    cdef Py_ssize_t o, Og = g.O // (g.C // g.Cg)
+    cdef Py_ssize_t task, o, Og = g.O // (g.C // g.Cg), pairs = (Og + 1) // 2
+    cdef Py_ssize_t quads = (g.Cg * g.KH * g.KW + 3) // 4
     cdef int nt = threads_for(g.N * g.O * gyw.shape[2] * g.Cg * g.KH * g.KW)
     with nogil:
-        for o in prange(g.O, schedule="dynamic", num_threads=nt):
-            _wide_grad_weight(&xp[0, (o // Og) * g.Cg * _padded(g)], xp.shape[1], &gyw[0, o, 0],
-                              g.O * gyw.shape[2], &gw[o, 0, 0, 0], g)
+        for task in prange(g.O // Og * pairs * quads, schedule="dynamic", num_threads=nt):
+            o = task // quads // pairs * Og + task // quads % pairs * 2      # group, pair
+            _wide_grad_weight(&xp[0, (o // Og) * g.Cg * _padded(g)], xp.shape[1], &gyw[0, 0, 0],
+                              g.O * gyw.shape[2], &gw[0, 0, 0, 0], o,
+                              min(o + 1, (o // Og + 1) * Og - 1), task % quads * 4, g)
 
 
 def _strided_grad_weight_all(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
