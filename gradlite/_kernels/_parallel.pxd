@@ -5,7 +5,7 @@ cimport openmp
 # thread: waking a second thread costs more than it saves, and on a busy machine,
 # where that thread may wait a whole time slice for a core, far more.
 cdef enum:
-    GRAIN = 1 << 20
+    GRAIN = 1 << 18
 
 
 cdef inline int threads_for(Py_ssize_t work) noexcept nogil:
