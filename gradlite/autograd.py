@@ -236,6 +236,7 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                 g_in = _as_input_grad(g_in, inp, ctx.fn, Tensor)
                 key = id(inp)
                 grads[key] = grads[key] + g_in if key in grads else g_in
+            input_grads = g_in = None       # drop our references (see Tensor._accumulate_grad)
             if not retain_graph:
                 ctx._saved = None
     if wanted is not None:

@@ -48,6 +48,34 @@ def test_gradients_of_two_leaves_never_share_memory():
     np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
 
 
+def _leaf_grad_from(make_gradient):
+    """x.grad after a backward through an op whose backward returns make_gradient(g)."""
+    class Op(gradlite.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return make_gradient(g)
+    x = leaf([1.0, 2.0])
+    Op.apply(x).sum().backward()
+    return x.grad.data
+
+
+def test_leaf_keeps_an_unshared_gradient_array_and_copies_a_shared_one():
+    fresh = {}
+    got = _leaf_grad_from(lambda g: fresh.setdefault("a", np.full(2, 3.0)))
+    assert got is not fresh["a"]                    # someone else holds it: copied
+    np.testing.assert_array_equal(got, [3.0, 3.0])
+    ids = []
+    got = _leaf_grad_from(lambda g: ids.append(id(a := np.full(2, 3.0))) or a)
+    assert id(got) == ids[0]                        # nobody else can see it: kept
+    kept = np.full(4, 3.0)
+    got = _leaf_grad_from(lambda g: kept[:2])       # a view of someone's array: copied
+    assert not np.shares_memory(got, kept)
+
+
 def test_intermediate_nodes_keep_grad_only_when_asked():
     x = leaf([1.0, 2.0])
     y = x * 2
