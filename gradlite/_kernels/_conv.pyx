@@ -36,7 +36,7 @@ import threading
 
 import numpy as np
 
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
@@ -573,16 +573,34 @@ cdef inline int _slack(Geom g) noexcept nogil:
     return LANES + (g.KW - 1) * g.dw
 
 
-cdef int* _pad_group(const real* x, real* xp, Geom g) noexcept nogil:
-    """Pad the group's Cg planes (x: H*W apart) into xp (P apart) and return the tap list
-    offsets[c*KH*KW + k] = c*P + tap(k) (free it)."""
-    cdef int c, k, kk = g.KH * g.KW, P = _padded(g)
-    cdef int* offsets = <int*>malloc(g.Cg * kk * sizeof(int))
-    for c in range(g.Cg):
-        _pad_plane(x + c * g.H * g.W, xp + c * P, g)
+cdef int* _tap_list(Geom g, int planes, Py_ssize_t plane_step, Py_ssize_t start,
+                    int sign) noexcept nogil:
+    """The tap list offsets[p*KH*KW + k] = start + p*plane_step + sign*tap(k) for the
+    `planes` planes of a group (free it)."""
+    cdef int p, k, kk = g.KH * g.KW
+    cdef int* offsets = <int*>malloc(planes * kk * sizeof(int))
+    for p in range(planes):
         for k in range(kk):
-            offsets[c * kk + k] = c * P + _tap(g, k)
+            offsets[p * kk + k] = start + p * plane_step + sign * _tap(g, k)
     return offsets
+
+
+cdef inline Py_ssize_t _forward_scratch(Geom g) noexcept nogil:
+    """Elements of _wide_forward's scratch: the padded planes and their slack, two wide
+    output rows. Zeroed once: the planes are rewritten whole, the slack never."""
+    return g.Cg * _padded(g) + _slack(g) + 2 * _round_up(g.OH * _wide(g))
+
+
+cdef inline Py_ssize_t _strip(Geom g) noexcept nogil:
+    """Length of one widened gy strip in _wide_grad_input: tap(last) zeros, the wide rows
+    (OH * Wp), zeros to a whole number of tiles of the padded plane."""
+    return _tap(g, g.KH * g.KW - 1) + _round_up(_padded(g))
+
+
+cdef inline Py_ssize_t _grad_input_scratch(Geom g, int Og) noexcept nogil:
+    """Elements of _wide_grad_input's scratch: Og strips, two padded planes, 2*Og*KH*KW
+    gathered weights. Zeroed once: only each strip's wide rows are rewritten."""
+    return Og * _strip(g) + 2 * _round_up(_padded(g)) + 2 * Og * g.KH * g.KW
 
 
 cdef inline real _bias(const real* b, int o) noexcept nogil:
@@ -590,14 +608,16 @@ cdef inline real _bias(const real* b, int o) noexcept nogil:
 
 
 cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, int Og,
-                        Geom g) noexcept nogil:
+                        const int* offsets, real* scratch, Geom g) noexcept nogil:
     """_strided_forward for unit stride: pairs of output planes (o, o2 = o + 1) in
-    register tiles over wide rows; the last of an odd count alone (o2 = o)."""
-    cdef int o, o2, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
+    register tiles over wide rows; the last of an odd count alone (o2 = o). offsets is
+    the group's tap list c*P + tap(k); scratch as _forward_scratch."""
+    cdef int o, o2, c, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
     cdef Py_ssize_t n = _round_up(g.OH * Wp)
-    cdef real* xp = <real*>calloc(g.Cg * _padded(g) + _slack(g), sizeof(real))
-    cdef real* wide = <real*>malloc(2 * n * sizeof(real))
-    cdef int* offsets = _pad_group(x, xp, g)
+    cdef real* xp = scratch
+    cdef real* wide = scratch + g.Cg * _padded(g) + _slack(g)
+    for c in range(g.Cg):
+        _pad_plane(x + c * g.H * g.W, xp + c * _padded(g), g)
     for o in range(0, Og, 2):
         o2 = min(o + 1, Og - 1)
         _tiles(wide, n, xp, offsets, w + o * taps, taps, taps, n, _bias(b, o), _bias(b, o2),
@@ -606,26 +626,21 @@ cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, in
             memcpy(y + (o * g.OH + i) * g.OW, wide + i * Wp, g.OW * sizeof(real))
             if o2 > o:
                 memcpy(y + (o2 * g.OH + i) * g.OW, wide + n + i * Wp, g.OW * sizeof(real))
-    free(offsets)
-    free(wide)
-    free(xp)
 
 
-cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og, Geom g) noexcept nogil:
+cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og,
+                           const int* offsets, real* scratch, Geom g) noexcept nogil:
     """_strided_grad_input for unit stride: padded plane c of gx at p is the sum over
     (output o, tap k) of w[o, c, k] * gy_wide[o][p - tap(k)], in register tiles for
-    pairs of input planes (c, c2); each gy plane is widened into a strip with
-    tap(last) zeros before it and zeros after."""
+    pairs of input planes (c, c2). Each gy plane is widened into a strip of
+    _strip(g) (offsets: o*strip + tap(last) - tap(k)); scratch as _grad_input_scratch."""
     cdef int o, c, c2, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
-    cdef Py_ssize_t n = _round_up(_padded(g)), strip = before + n
-    cdef real* gyw = <real*>calloc(Og * strip, sizeof(real))
-    cdef real* gxp = <real*>malloc(2 * n * sizeof(real))
-    cdef real* weights = <real*>malloc(2 * taps * sizeof(real))
-    cdef int* offsets = <int*>malloc(taps * sizeof(int))
+    cdef Py_ssize_t n = _round_up(_padded(g)), strip = _strip(g)
+    cdef real* gyw = scratch
+    cdef real* gxp = scratch + Og * strip
+    cdef real* weights = gxp + 2 * n
     for o in range(Og):
         _widen(gy + o * g.OH * g.OW, gyw + o * strip + before, g)
-        for k in range(kk):
-            offsets[o * kk + k] = o * strip + before - _tap(g, k)
     for c in range(0, g.Cg, 2):
         c2 = min(c + 1, g.Cg - 1)
         for o in range(Og):
@@ -636,10 +651,6 @@ cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og, Geom
         _crop_plane(gxp, gx + c * g.H * g.W, g)
         if c2 > c:
             _crop_plane(gxp + n, gx + c2 * g.H * g.W, g)
-    free(offsets)
-    free(weights)
-    free(gxp)
-    free(gyw)
 
 
 cdef void _wide_grad_weight(const real* xp, Py_ssize_t x_step, const real* gyw,
@@ -679,17 +690,23 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     cdef Py_ssize_t t, n, gi, G = g.C // g.Cg, Og = g.O // G
     cdef const real* bias = &b[0] if b is not None else NULL
     cdef const real* bg
+    cdef real* scratch
     cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    with nogil:
-        for t in prange(g.N * G, schedule="dynamic", num_threads=nt):
+    cdef bint wide = _unit_stride(g)
+    cdef int* offsets = _tap_list(g, g.Cg, _padded(g), 0, 1)
+    with nogil, parallel(num_threads=nt):
+        scratch = <real*>calloc(_forward_scratch(g) if wide else 1, sizeof(real))
+        for t in prange(g.N * G, schedule="dynamic"):
             n, gi = t // G, t % G
             bg = bias + gi * Og if bias != NULL else NULL
-            if _unit_stride(g):
+            if wide:
                 _wide_forward(&x[n, gi * g.Cg, 0, 0], &y[n, gi * Og, 0, 0], &w[gi * Og, 0, 0, 0],
-                              bg, Og, g)
+                              bg, Og, offsets, scratch, g)
             else:
                 _strided_forward(&x[n, gi * g.Cg, 0, 0], &y[n, gi * Og, 0, 0],
                                  &w[gi * Og, 0, 0, 0], bg, Og, g)
+        free(scratch)
+    free(offsets)
 
 
 def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
@@ -698,16 +715,22 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     the taps (gx must start zeroed)."""
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, gi, G = g.C // g.Cg, Og = g.O // G
+    cdef real* scratch
     cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    with nogil:
-        for t in prange(g.N * G, schedule="dynamic", num_threads=nt):
+    cdef bint wide = _unit_stride(g)
+    cdef int* offsets = _tap_list(g, Og, _strip(g), _tap(g, g.KH * g.KW - 1), -1)
+    with nogil, parallel(num_threads=nt):
+        scratch = <real*>calloc(_grad_input_scratch(g, Og) if wide else 1, sizeof(real))
+        for t in prange(g.N * G, schedule="dynamic"):
             n, gi = t // G, t % G
-            if _unit_stride(g):
+            if wide:
                 _wide_grad_input(&gy[n, gi * Og, 0, 0], &gx[n, gi * g.Cg, 0, 0],
-                                 &w[gi * Og, 0, 0, 0], Og, g)
+                                 &w[gi * Og, 0, 0, 0], Og, offsets, scratch, g)
             else:
                 _strided_grad_input(&gy[n, gi * Og, 0, 0], &gx[n, gi * g.Cg, 0, 0],
                                     &w[gi * Og, 0, 0, 0], Og, g)
+        free(scratch)
+    free(offsets)
 
 
 def _pad_all(const real[:, :, :, ::1] x, real[:, ::1] xp, conv):
