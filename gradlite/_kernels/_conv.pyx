@@ -391,11 +391,10 @@ cdef extern from *:
        to hide the multiply-add latency): gl_tile1 sums LANES = 64 consecutive outputs
        of one plane, gl_tile2 32 outputs of TWO planes from the same inputs (each load
        feeds two multiply-adds). Left to itself, GCC vectorised the loop over taps
-       instead, with gathers, 10x slower. Other compilers get plain loops (and the
-       correct sums, with no tile bookkeeping of their own: the tile scheme is in
-       _conv.pyx). */
+       instead, with gathers, 10x slower. Other compilers (or -DGL_PLAIN_LOOPS) get
+       plain loops computing the same sums. */
     #define GL_LANES 64
-    #if defined(__GNUC__)
+    #if defined(__GNUC__) && !defined(GL_PLAIN_LOOPS)
     #define GL_TILES(T, W)                                                              \
     typedef T gl_vec_##T __attribute__((vector_size(W * sizeof(T))));                  \
     static inline void gl_tile1_##T(T *out, const T *src, const int *offsets,           \
@@ -451,17 +450,22 @@ cdef extern from *:
     }
     #else
     #define GL_TILES(T, W)                                                              \
+    static void gl_tile_lanes_##T(T *out, const T *src, const int *offsets,            \
+                                  const T *weights, int taps, T start, int lanes) {     \
+        for (int j = 0; j < lanes; j++) out[j] = start;                                 \
+        for (int t = 0; t < taps; t++)                                                  \
+            for (int j = 0; j < lanes; j++) out[j] += weights[t] * src[offsets[t] + j]; \
+    }                                                                                   \
     static void gl_tile1_##T(T *out, const T *src, const int *offsets,                 \
                              const T *weights, int taps, T start) {                     \
-        for (int j = 0; j < GL_LANES; j++) out[j] = start;                              \
-        for (int t = 0; t < taps; t++)                                                  \
-            for (int j = 0; j < GL_LANES; j++) out[j] += weights[t] * src[offsets[t] + j]; \
+        gl_tile_lanes_##T(out, src, offsets, weights, taps, start, GL_LANES);           \
     }                                                                                   \
     static void gl_tile2_##T(T *out, Py_ssize_t out_step, const T *src,                \
                              const int *offsets, const T *weights, Py_ssize_t w_step,   \
                              int taps, T start0, T start1) {                            \
-        gl_tile1_##T(out, src, offsets, weights, taps, start0);                         \
-        gl_tile1_##T(out + out_step, src, offsets, weights + w_step, taps, start1);     \
+        gl_tile_lanes_##T(out, src, offsets, weights, taps, start0, GL_LANES / 2);      \
+        gl_tile_lanes_##T(out + out_step, src, offsets, weights + w_step, taps, start1, \
+                          GL_LANES / 2);                                                \
     }                                                                                   \
     static void gl_corr_##T(T *out, const T *gy, Py_ssize_t gy_pair, Py_ssize_t gy_step, \
                             const T *xp, Py_ssize_t x_step, const int *offsets,         \
