@@ -20,7 +20,6 @@ if "--threads" in sys.argv[:-1]:
 _NUMPY_WAS_IMPORTED = "numpy" in sys.modules
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(_THREADS or 2)
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # as ``import gradlite`` does; see there
 
 import argparse  # noqa: E402
 import json  # noqa: E402
