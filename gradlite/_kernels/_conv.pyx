@@ -391,8 +391,10 @@ cdef extern from *:
        to hide the multiply-add latency): gl_tile1 sums LANES = 64 consecutive outputs
        of one plane, gl_tile2 32 outputs of TWO planes from the same inputs (each load
        feeds two multiply-adds). Left to itself, GCC vectorised the loop over taps
-       instead, with gathers, 10x slower. Other compilers (or -DGL_PLAIN_LOOPS) get
-       plain loops computing the same sums. */
+       instead, with gathers, 10x slower. A scalar s becomes a vector as s - {0}: that is
+       s in every lane for every s (-0 and NaN included), so it compiles to a plain
+       broadcast, where {0} + s costs an add (-0 + 0 is +0). Other compilers (or
+       -DGL_PLAIN_LOOPS) get plain loops computing the same sums. */
     #define GL_LANES 64
     #if defined(__GNUC__) && !defined(GL_PLAIN_LOOPS)
     #define GL_TILES(T, W)                                                              \
@@ -400,10 +402,10 @@ cdef extern from *:
     static inline void gl_tile1_##T(T *out, const T *src, const int *offsets,           \
                                     const T *weights, int taps, T start) {               \
         gl_vec_##T a[GL_LANES / W], x, w0;                                              \
-        for (int v = 0; v < GL_LANES / W; v++) a[v] = (gl_vec_##T){0} + start;         \
+        for (int v = 0; v < GL_LANES / W; v++) a[v] = start - (gl_vec_##T){0};         \
         for (int t = 0; t < taps; t++) {                                                \
             const T *s = src + offsets[t];                                              \
-            w0 = (gl_vec_##T){0} + weights[t];                                          \
+            w0 = weights[t] - (gl_vec_##T){0};                                          \
             for (int v = 0; v < GL_LANES / W; v++) {                                    \
                 __builtin_memcpy(&x, s + v * W, sizeof x);                              \
                 a[v] += w0 * x;                                                         \
@@ -416,13 +418,13 @@ cdef extern from *:
                                     Py_ssize_t w_step, int taps, T start0, T start1) {   \
         gl_vec_##T a[GL_LANES / 2 / W], b[GL_LANES / 2 / W], x, w0, w1;                \
         for (int v = 0; v < GL_LANES / 2 / W; v++) {                                    \
-            a[v] = (gl_vec_##T){0} + start0;                                            \
-            b[v] = (gl_vec_##T){0} + start1;                                            \
+            a[v] = start0 - (gl_vec_##T){0};                                            \
+            b[v] = start1 - (gl_vec_##T){0};                                            \
         }                                                                               \
         for (int t = 0; t < taps; t++) {                                                \
             const T *s = src + offsets[t];                                              \
-            w0 = (gl_vec_##T){0} + weights[t];                                          \
-            w1 = (gl_vec_##T){0} + weights[w_step + t];                                 \
+            w0 = weights[t] - (gl_vec_##T){0};                                          \
+            w1 = weights[w_step + t] - (gl_vec_##T){0};                                 \
             for (int v = 0; v < GL_LANES / 2 / W; v++) {                                \
                 __builtin_memcpy(&x, s + v * W, sizeof x);                              \
                 a[v] += w0 * x;                                                         \
