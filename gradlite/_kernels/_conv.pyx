@@ -434,6 +434,22 @@ cdef extern from *:
         __builtin_memcpy(out, a, sizeof a);                                             \
         __builtin_memcpy(out + out_step, b, sizeof b);                                  \
     }                                                                                   \
+    static inline void gl_tile4_##T(T *out, Py_ssize_t out_step, const T *src,         \
+                                    const int *offsets, const T *weights,               \
+                                    Py_ssize_t w_step, int taps, const T *starts) {      \
+        gl_vec_##T a[4][GL_LANES / 2 / W], x, wr[4];                                    \
+        for (int r = 0; r < 4; r++)                                                     \
+            for (int v = 0; v < GL_LANES / 2 / W; v++) a[r][v] = starts[r] - (gl_vec_##T){0}; \
+        for (int t = 0; t < taps; t++) {                                                \
+            const T *s = src + offsets[t];                                              \
+            for (int r = 0; r < 4; r++) wr[r] = weights[r * w_step + t] - (gl_vec_##T){0}; \
+            for (int v = 0; v < GL_LANES / 2 / W; v++) {                                \
+                __builtin_memcpy(&x, s + v * W, sizeof x);                              \
+                for (int r = 0; r < 4; r++) a[r][v] += wr[r] * x;                       \
+            }                                                                           \
+        }                                                                               \
+        for (int r = 0; r < 4; r++) __builtin_memcpy(out + r * out_step, a[r], sizeof a[r]); \
+    }                                                                                   \
     static inline void gl_corr_##T(T *out, const T *gy, Py_ssize_t gy_pair,            \
                                    Py_ssize_t gy_step, const T *xp, Py_ssize_t x_step,   \
                                    const int *offsets, Py_ssize_t images, Py_ssize_t n) { \
@@ -469,6 +485,13 @@ cdef extern from *:
         gl_tile_lanes_##T(out + out_step, src, offsets, weights + w_step, taps, start1, \
                           GL_LANES / 2);                                                \
     }                                                                                   \
+    static void gl_tile4_##T(T *out, Py_ssize_t out_step, const T *src,                \
+                             const int *offsets, const T *weights, Py_ssize_t w_step,   \
+                             int taps, const T *starts) {                               \
+        for (int r = 0; r < 4; r++)                                                     \
+            gl_tile_lanes_##T(out + r * out_step, src, offsets, weights + r * w_step,   \
+                              taps, starts[r], GL_LANES / 2);                           \
+    }                                                                                   \
     static void gl_corr_##T(T *out, const T *gy, Py_ssize_t gy_pair, Py_ssize_t gy_step, \
                             const T *xp, Py_ssize_t x_step, const int *offsets,         \
                             Py_ssize_t images, Py_ssize_t n) {                          \
@@ -494,6 +517,10 @@ cdef extern from *:
                         int, float, float) noexcept nogil
     void gl_tile2_double(double*, Py_ssize_t, const double*, const int*, const double*,
                          Py_ssize_t, int, double, double) noexcept nogil
+    void gl_tile4_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
+                        int, const float*) noexcept nogil
+    void gl_tile4_double(double*, Py_ssize_t, const double*, const int*, const double*,
+                         Py_ssize_t, int, const double*) noexcept nogil
     enum: SUMS_FLOAT "GL_SUMS_FLOAT"
     enum: SUMS_DOUBLE "GL_SUMS_DOUBLE"
     void gl_corr_float(float*, const float*, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t,
@@ -508,25 +535,31 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t n) noexcept nogil:
 
 cdef inline void _tiles(real* out, Py_ssize_t out_step, const real* src, const int* offsets,
                         const real* weights, Py_ssize_t w_step, int taps, Py_ssize_t n,
-                        real start0, real start1, bint pair) noexcept nogil:
-    """Output rows from shifted inputs, for j < n (a multiple of LANES):
-        out[j]            = start0 + sum_t weights[t] * src[offsets[t] + j]
-        out[out_step + j] = start1 + sum_t weights[w_step + t] * src[offsets[t] + j]  (if pair)
-    tile by tile: two rows share their input loads, a single row gets wider tiles."""
+                        const real* starts, int rows) noexcept nogil:
+    """`rows` (1, 2 or 4) output rows from the same shifted inputs, for j < n (a multiple
+    of LANES):
+        out[r*out_step + j] = starts[r] + sum_t weights[r*w_step + t] * src[offsets[t] + j]
+    tile by tile: several rows share their input loads, a single row gets wider tiles."""
     cdef Py_ssize_t p0
     for p0 in range(0, n, 32):          # LANES / 2 (range needs a literal step)
         if real is float:
-            if pair:
+            if rows == 4:
+                gl_tile4_float(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
+                               starts)
+            elif rows == 2:
                 gl_tile2_float(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                               start0, start1)
+                               starts[0], starts[1])
             elif p0 % LANES == 0:
-                gl_tile1_float(out + p0, src + p0, offsets, weights, taps, start0)
+                gl_tile1_float(out + p0, src + p0, offsets, weights, taps, starts[0])
         else:
-            if pair:
+            if rows == 4:
+                gl_tile4_double(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
+                                starts)
+            elif rows == 2:
                 gl_tile2_double(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                                start0, start1)
+                                starts[0], starts[1])
             elif p0 % LANES == 0:
-                gl_tile1_double(out + p0, src + p0, offsets, weights, taps, start0)
+                gl_tile1_double(out + p0, src + p0, offsets, weights, taps, starts[0])
 
 
 cdef inline void _corr(real* out, const real* gy, Py_ssize_t gy_pair, Py_ssize_t gy_step,
@@ -592,9 +625,9 @@ cdef int* _tap_list(Geom g, int planes, Py_ssize_t plane_step, Py_ssize_t start,
 
 
 cdef inline Py_ssize_t _forward_scratch(Geom g) noexcept nogil:
-    """Elements of _wide_forward's scratch: the padded planes and their slack, two wide
+    """Elements of _wide_forward's scratch: the padded planes and their slack, four wide
     output rows. Zeroed once: the planes are rewritten whole, the slack never."""
-    return g.Cg * _padded(g) + _slack(g) + 2 * _round_up(g.OH * _wide(g))
+    return g.Cg * _padded(g) + _slack(g) + 4 * _round_up(g.OH * _wide(g))
 
 
 cdef inline Py_ssize_t _strip(Geom g) noexcept nogil:
@@ -604,59 +637,71 @@ cdef inline Py_ssize_t _strip(Geom g) noexcept nogil:
 
 
 cdef inline Py_ssize_t _grad_input_scratch(Geom g, int Og) noexcept nogil:
-    """Elements of _wide_grad_input's scratch: Og strips, two padded planes, 2*Og*KH*KW
+    """Elements of _wide_grad_input's scratch: Og strips, four padded planes, 4*Og*KH*KW
     gathered weights. Zeroed once: only each strip's wide rows are rewritten."""
-    return Og * _strip(g) + 2 * _round_up(_padded(g)) + 2 * Og * g.KH * g.KW
+    return Og * _strip(g) + 4 * _round_up(_padded(g)) + 4 * Og * g.KH * g.KW
 
 
 cdef inline real _bias(const real* b, int o) noexcept nogil:
     return b[o] if b != NULL else 0
 
 
+cdef inline int _rows_at(int i, int count) noexcept nogil:
+    """How many rows a tile computes from row i of count: 4 while 4 are left, then 2, 1."""
+    return 4 if count - i >= 4 else (2 if count - i >= 2 else 1)
+
+
 cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, int Og,
                         const int* offsets, real* scratch, Geom g) noexcept nogil:
-    """_strided_forward for unit stride: pairs of output planes (o, o2 = o + 1) in
-    register tiles over wide rows; the last of an odd count alone (o2 = o). offsets is
-    the group's tap list c*P + tap(k); scratch as _forward_scratch."""
-    cdef int o, o2, c, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
+    """_strided_forward for unit stride: output planes four (or two, or one) at a time in
+    register tiles over wide rows. offsets is the group's tap list c*P + tap(k);
+    scratch as _forward_scratch."""
+    cdef int o, r, rows, c, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
     cdef Py_ssize_t n = _round_up(g.OH * Wp)
     cdef real* xp = scratch
     cdef real* wide = scratch + g.Cg * _padded(g) + _slack(g)
+    cdef real starts[4]
     for c in range(g.Cg):
         _pad_plane(x + c * g.H * g.W, xp + c * _padded(g), g)
-    for o in range(0, Og, 2):
-        o2 = min(o + 1, Og - 1)
-        _tiles(wide, n, xp, offsets, w + o * taps, taps, taps, n, _bias(b, o), _bias(b, o2),
-               o2 > o)
-        for i in range(g.OH):
-            memcpy(y + (o * g.OH + i) * g.OW, wide + i * Wp, g.OW * sizeof(real))
-            if o2 > o:
-                memcpy(y + (o2 * g.OH + i) * g.OW, wide + n + i * Wp, g.OW * sizeof(real))
+    o = 0
+    while o < Og:
+        rows = _rows_at(o, Og)
+        for r in range(rows):
+            starts[r] = _bias(b, o + r)
+        _tiles(wide, n, xp, offsets, w + o * taps, taps, taps, n, starts, rows)
+        for r in range(rows):
+            for i in range(g.OH):
+                memcpy(y + ((o + r) * g.OH + i) * g.OW, wide + r * n + i * Wp,
+                       g.OW * sizeof(real))
+        o += rows
 
 
 cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og,
                            const int* offsets, real* scratch, Geom g) noexcept nogil:
     """_strided_grad_input for unit stride: padded plane c of gx at p is the sum over
     (output o, tap k) of w[o, c, k] * gy_wide[o][p - tap(k)], in register tiles for
-    pairs of input planes (c, c2). Each gy plane is widened into a strip of
+    four (or two, or one) input planes at a time. Each gy plane is widened into a strip of
     _strip(g) (offsets: o*strip + tap(last) - tap(k)); scratch as _grad_input_scratch."""
-    cdef int o, c, c2, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
+    cdef int o, c, r, rows, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
     cdef Py_ssize_t n = _round_up(_padded(g)), strip = _strip(g)
     cdef real* gyw = scratch
     cdef real* gxp = scratch + Og * strip
-    cdef real* weights = gxp + 2 * n
+    cdef real* weights = gxp + 4 * n
+    cdef real zeros[4]
+    zeros[0] = zeros[1] = zeros[2] = zeros[3] = 0
     for o in range(Og):
         _widen(gy + o * g.OH * g.OW, gyw + o * strip + before, g)
-    for c in range(0, g.Cg, 2):
-        c2 = min(c + 1, g.Cg - 1)
-        for o in range(Og):
-            for k in range(kk):
-                weights[o * kk + k] = w[(o * g.Cg + c) * kk + k]
-                weights[taps + o * kk + k] = w[(o * g.Cg + c2) * kk + k]
-        _tiles(gxp, n, gyw, offsets, weights, taps, taps, n, 0, 0, c2 > c)
-        _crop_plane(gxp, gx + c * g.H * g.W, g)
-        if c2 > c:
-            _crop_plane(gxp + n, gx + c2 * g.H * g.W, g)
+    c = 0
+    while c < g.Cg:
+        rows = _rows_at(c, g.Cg)
+        for r in range(rows):
+            for o in range(Og):
+                for k in range(kk):
+                    weights[r * taps + o * kk + k] = w[(o * g.Cg + c + r) * kk + k]
+        _tiles(gxp, n, gyw, offsets, weights, taps, taps, n, zeros, rows)
+        for r in range(rows):
+            _crop_plane(gxp + r * n, gx + (c + r) * g.H * g.W, g)
+        c += rows
 
 
 cdef void _wide_grad_weight(const real* xp, Py_ssize_t x_step, const real* gyw,
