@@ -50,22 +50,24 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
 
 
 @given(conv_cases(), dtypes, st.booleans(), st.data())
-def test_conv2d_in_one_image_chunks_matches_reference(case, dtype, bias, data):
-    """im2col + GEMM in chunks of one image each (the chunk loop, its last partial chunk)."""
+def test_conv2d_im2col_path_in_one_image_chunks_matches_reference(case, dtype, bias, data):
+    """The im2col + GEMM backward for every shape the direct kernels would otherwise
+    take (more than 16 outputs per group), in chunks of one image each (the chunk
+    loop and its last partial chunk)."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    saved, conv_module.CHUNK_BYTES = conv_module.CHUNK_BYTES, 1
+    saved = conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS
+    conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS = 1, 0
     try:
         check_conv(case, dtype, bias, data)
     finally:
-        conv_module.CHUNK_BYTES = saved
+        conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS = saved
 
 
 @given(conv_cases(strides=st.just((1, 1))), dtypes, st.booleans(), st.data())
 def test_unit_stride_conv_ignores_stale_scratch(case, dtype, bias, data):
-    """Unit stride takes the "wide" im2col path in the GEMM backward (more than 16
-    outputs per group, short rows) and the direct kernels' wide register tiles, whose
-    junk columns must never be read uninitialised: NaN left in the scratch buffers
-    must not reach any output."""
+    """Unit stride takes the direct kernels' wide register tiles, whose junk columns
+    must never be read uninitialised: NaN left in the scratch buffers must not reach
+    any output."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
     for slot in ("cols", "rows"):
         conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan

@@ -2,7 +2,8 @@
 
 Two strategies, both exact re-arrangements of the reference sums:
 
-* **im2col + GEMM** (many output channels per group). For a chunk of images, ``cols``
+* **im2col + GEMM** (strides above 1, and the backward of large unit-stride layers
+  with many outputs per group; see _direct). For a chunk of images, ``cols``
   has shape (C*KH*KW, B*OH*OW): row ``(c, kh, kw)``, column ``(n, i, j)`` holds the
   input pixel that tap reads (0 for padding). Then, per group, with W the weight as
   an (O, C*KH*KW) matrix:
@@ -15,19 +16,10 @@ Two strategies, both exact re-arrangements of the reference sums:
   ``cols`` in parallel over (image, channel) planes with the GIL released. Chunks of
   about CHUNK_BYTES bound the memory the columns take.
 
-  With unit stride and short output rows ``cols`` is built "wide" (see _wide_cols),
-  shape (C*KH*KW, B*OH*Wp) with Wp = W + 2*pw: each image's columns are (i, j) for
-  j < Wp rather than j < OW, so a tap's row for one input plane is ONE contiguous
-  slice of the padded plane, one memcpy instead of OH short copies. The junk
-  columns j >= OW hold neighbouring pixels, or zero where the slice would run past
-  the plane (never uninitialised memory: 0 * NaN is NaN). The forward skips them
-  and gY is widened with zero columns, so they add nothing to gW or gX.
-
-* **direct** (few output channels per group, or one input channel: depthwise convs,
-  a 1-channel first layer, LeNet's 6->16), where the GEMM would be thin and the
-  im2col copies would cost as much as the multiply-adds: each output plane is a sum
-  of shifted, scaled input planes. With unit stride these sums run in register
-  tiles over "wide rows" (see the section below); other strides use short axpys.
+* **direct** (unit stride, and any conv with one input channel per group: depthwise
+  convs, a 1-channel first layer): no columns at all, each output plane is a sum of
+  shifted, scaled input planes. With unit stride these sums run in register tiles
+  over "wide rows" (see the section below); other strides use short axpys.
 
 Loops run with the GIL released, ``prange`` over planes; the BLAS calls (numpy
 matmul) release the GIL themselves and use OpenBLAS's own threads.
@@ -75,22 +67,6 @@ cdef tuple _s4(Py_ssize_t* shape):
 cdef inline int _wide(Geom g) noexcept nogil:
     """Wp = W + 2*pw: the row length of padded planes and of wide output rows."""
     return g.W + 2 * g.pw
-
-
-cdef inline bint _wide_cols(Geom g) noexcept nogil:
-    """Whether ``cols`` is built wide: unit stride and short output rows (OW < 16).
-
-    Wide rows turn OH short copies into one memcpy but add (Wp - OW) / OW to every
-    GEMM. Measured at batch 64: OW = 10 (6->16 5x5 on 14x14) the im2col got 4x
-    faster for 40% more GEMM columns, a net win; OW = 24 (32->64 3x3 on 26x26),
-    whose rows already copy at memory speed, got ~20% slower overall.
-    """
-    return g.sh == 1 and g.sw == 1 and g.OW < 16
-
-
-cdef inline int _width(Geom g) noexcept nogil:
-    """Columns per output row in ``cols``: Wp for wide rows, else OW."""
-    return _wide(g) if _wide_cols(g) else g.OW
 
 
 cdef inline void _span(int off, int pad, int stride, int size, int out,
@@ -175,111 +151,57 @@ cdef void _col2im_plane(const real* cols, real* x, Py_ssize_t ld, Geom g) noexce
                 _axpy(row + off, g.sw, src + i * g.OW, 1, 1, lo, hi)
 
 
-cdef void _im2col_wide_plane(const real* x, real* cols, Py_ssize_t ld, Geom g) noexcept nogil:
-    """_im2col_plane for unit stride, wide (OH * Wp columns per image): row (kh, kw) is
-    the padded plane from offset _tap(kh, kw) on. The last tap's slice would run
-    (KW-1)*dw elements past the plane, so every row copies the span that all taps
-    can read and zeroes the junk tail."""
-    cdef int k, Wp = _wide(g), span = (g.OH - 1) * Wp + g.OW
-    cdef real* xp = NULL
-    cdef real* dst
-    if g.ph or g.pw:
-        xp = <real*>malloc(_padded(g) * sizeof(real))
-        _pad_plane(x, xp, g)
-        x = xp
-    for k in range(g.KH * g.KW):
-        dst = cols + k * ld
-        memcpy(dst, x + _tap(g, k), span * sizeof(real))
-        memset(dst + span, 0, (Wp - g.OW) * sizeof(real))
-    free(xp)
-
-
-cdef void _col2im_wide_plane(const real* cols, real* x, Py_ssize_t ld, Geom g) noexcept nogil:
-    """The adjoint of _im2col_wide_plane: one axpy per tap into the padded plane, then crop."""
-    cdef int k, Wp = _wide(g), span = (g.OH - 1) * Wp + g.OW
-    cdef real* xp = x
-    if g.ph or g.pw:
-        xp = <real*>calloc(_padded(g), sizeof(real))
-    for k in range(g.KH * g.KW):
-        _axpy(xp + _tap(g, k), 1, cols + k * ld, 1, 1, 0, span)
-    if xp != x:
-        _crop_plane(xp, x, g)
-        free(xp)
-
-
-cdef inline Py_ssize_t _cols_work(Geom g, Py_ssize_t ld) noexcept nogil:
-    """The work (for threads_for) of filling or emptying ``cols``: one unit per entry,
-    a quarter for wide rows, which move as whole memcpys and long vectorised axpys.
-
-    Counted in full, LeNet's 6->16 conv at batch 64 (1.3M entries, ~0.6 ms on one
-    thread) went to two threads, and its forward took 8 ms instead of 3: the OpenMP
-    worker, still spinning after the loop, took a core from the GEMM that follows."""
-    cdef Py_ssize_t size = g.C * g.KH * g.KW * ld
-    return size // 4 if _wide_cols(g) else size
-
-
 def _im2col(const real[:, :, :, ::1] x, real[:, ::1] cols, stride, padding, dilation, w_shape):
-    """cols = im2col of x, wide if _wide_cols (cols must have the matching width)."""
+    """cols = im2col of x (cols: (C*KH*KW, N*OH*OW))."""
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
-    cdef Py_ssize_t t, n, c, L = g.OH * _width(g), ld = cols.shape[1]
-    cdef int nt = threads_for(_cols_work(g, ld))
+    cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    cdef int nt = threads_for(cols.shape[0] * ld)
     with nogil:
         for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
-            if _wide_cols(g):
-                _im2col_wide_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
-            else:
-                _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
+            _im2col_plane(&x[n, c, 0, 0], &cols[c * g.KH * g.KW, n * L], ld, g)
 
 
 def _col2im(const real[:, ::1] cols, real[:, :, :, ::1] x, stride, padding, dilation, w_shape):
-    """x += col2im of cols (wide if _wide_cols); x must start zeroed."""
+    """x += col2im of cols; x must start zeroed."""
     cdef Geom g = _geom(_s4(x.shape), w_shape, stride, padding, dilation)
-    cdef Py_ssize_t t, n, c, L = g.OH * _width(g), ld = cols.shape[1]
-    cdef int nt = threads_for(_cols_work(g, ld))
+    cdef Py_ssize_t t, n, c, L = g.OH * g.OW, ld = cols.shape[1]
+    cdef int nt = threads_for(cols.shape[0] * ld)
     with nogil:
         for t in prange(g.N * g.C, schedule="dynamic", num_threads=nt):
             n, c = t // g.C, t % g.C
-            if _wide_cols(g):
-                _col2im_wide_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
-            else:
-                _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
+            _col2im_plane(&cols[c * g.KH * g.KW, n * L], &x[n, c, 0, 0], ld, g)
 
 
-def _rows_to_nchw(const real[:, ::1] ym, real[:, :, :, ::1] y, const real[::1] b, int width):
-    """y[n, o, i, j] = ym[o, (n*OH + i)*width + j] + b[o]  (b may be None; width >= OW
-    skips the junk columns of wide rows)."""
-    cdef Py_ssize_t t, n, o, i, j, N = y.shape[0], O = y.shape[1], OH = y.shape[2], OW = y.shape[3]
+def _rows_to_nchw(const real[:, ::1] ym, real[:, :, :, ::1] y, const real[::1] b):
+    """y[n, o, i, j] = ym[o, (n*OH + i)*OW + j] + b[o]  (b may be None)."""
+    cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2] * y.shape[3]
     cdef bint has_b = b is not None
     cdef real bias
-    cdef int nt = threads_for(N * O * OH * width)
+    cdef real* out
+    cdef int nt = threads_for(N * O * L)
     with nogil:
         for t in prange(N * O, schedule="dynamic", num_threads=nt):
             n, o = t // O, t % O
             bias = b[o] if has_b else 0
-            for i in range(OH):
-                for j in range(OW):
-                    y[n, o, i, j] = ym[o, (n * OH + i) * width + j] + bias
+            out = &y[n, o, 0, 0]
+            for k in range(L):
+                out[k] = ym[o, n * L + k] + bias
 
 
-def _nchw_to_rows(const real[:, :, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums, int width):
-    """ym[o, (n*OH + i)*width + j] = y[n, o, i, j] (0 for the junk columns j >= OW),
-    and sums[n, o] = sum(y[n, o])."""
-    cdef Py_ssize_t t, n, o, i, j, N = y.shape[0], O = y.shape[1], OH = y.shape[2], OW = y.shape[3]
+def _nchw_to_rows(const real[:, :, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums):
+    """ym[o, (n*OH + i)*OW + j] = y[n, o, i, j], and sums[n, o] = sum(y[n, o])."""
+    cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2] * y.shape[3]
     cdef real s
-    cdef real* row
-    cdef int nt = threads_for(N * O * OH * width)
+    cdef const real* src
+    cdef int nt = threads_for(N * O * L)
     with nogil:
         for t in prange(N * O, schedule="dynamic", num_threads=nt):
             n, o = t // O, t % O
-            s = 0
-            for i in range(OH):
-                row = &ym[o, (n * OH + i) * width]
-                for j in range(OW):
-                    row[j] = y[n, o, i, j]
-                    s = s + y[n, o, i, j]
-                for j in range(OW, width):
-                    row[j] = 0
+            s, src = 0, &y[n, o, 0, 0]
+            for k in range(L):
+                ym[o, n * L + k] = src[k]
+                s = s + src[k]
             sums[n, o] = s
 
 
@@ -879,13 +801,13 @@ def _scratch(shape, dtype, slot):
 
 cdef class _Chunks:
     """The image ranges of one conv's chunked im2col + GEMM, and its scratch buffers:
-    ``cols`` (C*KH*KW, B*L) and ``rows`` (O, B*L) for B images, L = OH * width."""
-    cdef readonly int width, B, N, L, G, K
+    ``cols`` (C*KH*KW, B*L) and ``rows`` (O, B*L) for B images, L = OH * OW."""
+    cdef readonly int B, N, L, G, K
     cdef readonly object cols, rows
 
     def __init__(self, x, w, stride, padding, dilation, groups):
         cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
-        self.width, self.N, self.L = _width(g), g.N, g.OH * _width(g)
+        self.N, self.L = g.N, g.OH * g.OW
         self.G, self.K = groups, g.Cg * g.KH * g.KW
         self.B = max(1, min(g.N, CHUNK_BYTES // (g.C * g.KH * g.KW * self.L * x.itemsize)))
         self.cols = _scratch((g.C * g.KH * g.KW * self.B * self.L,), x.dtype, "cols")
@@ -904,16 +826,27 @@ cdef class _Chunks:
         return m.reshape(self.G, m.shape[0] // self.G, m.shape[1])
 
 
+# The largest weight-gradient block (elements) for which _direct picks the direct
+# backward of a layer with many outputs per group: ~1 MB of float32.
+DIRECT_BLOCK_ELEMENTS = 1 << 18
+
+
 cdef bint _direct(Geom g, bint backward) noexcept:
     """Whether the direct kernels beat im2col + GEMM. Always when a group has one input
-    channel (a GEMM with K = KH*KW is all overhead). For unit stride: the forward
-    always (no im2col, no transposes; measured at batch 64, both cores, AVX-512 build:
-    LeNet's 6->16 5x5 1.5x and the 32->64 3x3 1.15x faster than the GEMM path), the
-    backward with at most 16 outputs per group (6->16: 1.2-1.5x faster; 32->64: the
-    GEMMs win by 1.3x, their M = 64 rows are thick enough for BLAS)."""
+    channel (a GEMM with K = KH*KW is all overhead), never for strides above 1 (their
+    direct loops are short strided axpys). For unit stride: the forward always (no
+    columns, no transposes; at batch 64 on 2 cores with AVX-512, LeNet's 6->16 5x5 and
+    the 32->64 3x3 both ran ~1.5x faster than on the GEMM path); the backward when a
+    group has at most 16 outputs, or when the weight gradient's blocks (which stream a
+    pair of input planes and of widened gy planes through every image) fit in ~1 MB of
+    cache: for the 32->64 3x3 the direct backward took 0.6-0.9x the GEMM path's time,
+    and far less when other programs were busy; larger images stream from memory."""
     if g.Cg == 1:
         return True
-    return _unit_stride(g) and (not backward or g.O // (g.C // g.Cg) <= 16)
+    if not _unit_stride(g):
+        return False
+    block = g.N * 2 * (_padded(g) + _round_up(g.OH * _wide(g)))
+    return not backward or g.O // (g.C // g.Cg) <= 16 or block <= DIRECT_BLOCK_ELEMENTS
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
@@ -931,7 +864,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     for n0, n1, cols, rows in chunks:
         _im2col(x[n0:n1], cols, stride, padding, dilation, w.shape)
         np.matmul(wg, chunks.grouped(cols), out=chunks.grouped(rows))
-        _rows_to_nchw(rows, y[n0:n1], b, chunks.width)
+        _rows_to_nchw(rows, y[n0:n1], b)
     return y
 
 
@@ -965,7 +898,7 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
         gw = np.zeros((groups, O // groups, chunks.K), dtype=x.dtype)
         gw_part = np.empty_like(gw)
     for n0, n1, cols, rows in chunks:
-        _nchw_to_rows(gy[n0:n1], rows, sums[n0:n1], chunks.width)
+        _nchw_to_rows(gy[n0:n1], rows, sums[n0:n1])
         if needs[1]:
             _im2col(x[n0:n1], cols, stride, padding, dilation, w.shape)
             gw += np.matmul(chunks.grouped(rows), chunks.grouped(cols).transpose(0, 2, 1),
