@@ -12,6 +12,7 @@ from libc.stdlib cimport free, malloc
 from libc.stdint cimport int64_t
 
 from ._parallel cimport threads_for
+from ._span cimport _span
 from ._reference import adaptive_windows, output_size
 
 ctypedef fused real:
@@ -35,16 +36,6 @@ cdef Win _win(x_shape, out_hw, kernel, stride, padding):
 cdef inline void _clip(int start, int k, int size, int* lo, int* hi) noexcept nogil:
     lo[0] = max(start, 0)
     hi[0] = min(start + k, size)
-
-
-cdef inline void _span(int off, int pad, int stride, int size, int out,
-                       int* lo, int* hi) noexcept nogil:
-    """Output columns j in [lo, hi) whose input column j*stride - pad + off lies in [0, size)."""
-    cdef int a = pad - off, b = size - 1 + pad - off
-    lo[0] = min(out, (a + stride - 1) // stride) if a > 0 else 0
-    hi[0] = min(out, b // stride + 1) if b >= 0 else 0
-    if hi[0] < lo[0]:
-        hi[0] = lo[0]
 
 
 cdef int* _column_spans(Win g) noexcept nogil:
