@@ -33,6 +33,7 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from ._parallel cimport threads_for
+from ._span cimport _span
 from ._reference import output_size
 
 ctypedef fused real:
@@ -67,16 +68,6 @@ cdef tuple _s4(Py_ssize_t* shape):
 cdef inline int _wide(Geom g) noexcept nogil:
     """Wp = W + 2*pw: the row length of padded planes and of wide output rows."""
     return g.W + 2 * g.pw
-
-
-cdef inline void _span(int off, int pad, int stride, int size, int out,
-                       int* lo, int* hi) noexcept nogil:
-    """Output positions o in [lo, hi) whose input o*stride - pad + off lies in [0, size)."""
-    cdef int a = pad - off, b = size - 1 + pad - off
-    lo[0] = min(out, (a + stride - 1) // stride) if a > 0 else 0
-    hi[0] = min(out, b // stride + 1) if b >= 0 else 0
-    if hi[0] < lo[0]:
-        hi[0] = lo[0]
 
 
 cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_stride, real alpha,
@@ -428,23 +419,34 @@ cdef extern from *:
     #endif
     GL_TILES(float, 8)
     GL_TILES(double, 4)
+    /* rows (1, 2 or 4) output rows of n (a multiple of GL_LANES), tile after tile. */
+    #define GL_ROWS(T)                                                                  \
+    static void gl_rows_##T(T *out, Py_ssize_t out_step, const T *src,                 \
+                            const int *offsets, const T *weights, Py_ssize_t w_step,    \
+                            int taps, Py_ssize_t n, const T *starts, int rows) {        \
+        for (Py_ssize_t p = 0; p < n; p += rows == 1 ? GL_LANES : GL_LANES / 2) {      \
+            if (rows == 4)                                                              \
+                gl_tile4_##T(out + p, out_step, src + p, offsets, weights, w_step,      \
+                             taps, starts);                                             \
+            else if (rows == 2)                                                         \
+                gl_tile2_##T(out + p, out_step, src + p, offsets, weights, w_step,      \
+                             taps, starts[0], starts[1]);                               \
+            else                                                                        \
+                gl_tile1_##T(out + p, src + p, offsets, weights, taps, starts[0]);      \
+        }                                                                               \
+    }
+    GL_ROWS(float)
+    GL_ROWS(double)
     #define GL_SUMS_FLOAT 8   /* the vector widths above: partial sums per gl_corr sum */
     #define GL_SUMS_DOUBLE 4
     """
     enum: LANES "GL_LANES"
-    void gl_tile1_float(float*, const float*, const int*, const float*, int, float) noexcept nogil
-    void gl_tile1_double(double*, const double*, const int*, const double*, int,
-                         double) noexcept nogil
-    void gl_tile2_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
-                        int, float, float) noexcept nogil
-    void gl_tile2_double(double*, Py_ssize_t, const double*, const int*, const double*,
-                         Py_ssize_t, int, double, double) noexcept nogil
-    void gl_tile4_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
-                        int, const float*) noexcept nogil
-    void gl_tile4_double(double*, Py_ssize_t, const double*, const int*, const double*,
-                         Py_ssize_t, int, const double*) noexcept nogil
     enum: SUMS_FLOAT "GL_SUMS_FLOAT"
     enum: SUMS_DOUBLE "GL_SUMS_DOUBLE"
+    void gl_rows_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
+                       int, Py_ssize_t, const float*, int) noexcept nogil
+    void gl_rows_double(double*, Py_ssize_t, const double*, const int*, const double*,
+                        Py_ssize_t, int, Py_ssize_t, const double*, int) noexcept nogil
     void gl_corr_float(float*, const float*, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t,
                        const int*, Py_ssize_t, Py_ssize_t) noexcept nogil
     void gl_corr_double(double*, const double*, Py_ssize_t, Py_ssize_t, const double*,
@@ -462,26 +464,10 @@ cdef inline void _tiles(real* out, Py_ssize_t out_step, const real* src, const i
     of LANES):
         out[r*out_step + j] = starts[r] + sum_t weights[r*w_step + t] * src[offsets[t] + j]
     tile by tile: several rows share their input loads, a single row gets wider tiles."""
-    cdef Py_ssize_t p0
-    for p0 in range(0, n, 32):          # LANES / 2 (range needs a literal step)
-        if real is float:
-            if rows == 4:
-                gl_tile4_float(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                               starts)
-            elif rows == 2:
-                gl_tile2_float(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                               starts[0], starts[1])
-            elif p0 % LANES == 0:
-                gl_tile1_float(out + p0, src + p0, offsets, weights, taps, starts[0])
-        else:
-            if rows == 4:
-                gl_tile4_double(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                                starts)
-            elif rows == 2:
-                gl_tile2_double(out + p0, out_step, src + p0, offsets, weights, w_step, taps,
-                                starts[0], starts[1])
-            elif p0 % LANES == 0:
-                gl_tile1_double(out + p0, src + p0, offsets, weights, taps, starts[0])
+    if real is float:
+        gl_rows_float(out, out_step, src, offsets, weights, w_step, taps, n, starts, rows)
+    else:
+        gl_rows_double(out, out_step, src, offsets, weights, w_step, taps, n, starts, rows)
 
 
 cdef inline void _corr(real* out, const real* gy, Py_ssize_t gy_pair, Py_ssize_t gy_step,
