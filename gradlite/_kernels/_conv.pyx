@@ -269,8 +269,9 @@ cdef void _strided_forward(const real* x, real* y, const real* w, const real* b,
 
 cdef void _strided_grad_input(const real* gy, real* gx, const real* w, int Og,
                               Geom g) noexcept nogil:
-    """gx planes of one group (zeroed) += the taps of its Og gy planes scattered back."""
+    """gx planes of one group = the taps of its Og gy planes scattered back."""
     cdef int o, c, kk = g.KH * g.KW
+    memset(gx, 0, g.Cg * g.H * g.W * sizeof(real))
     for o in range(Og):
         for c in range(g.Cg):
             _direct_plane(gy + o * g.OH * g.OW, gx + c * g.H * g.W, w + (o * g.Cg + c) * kk, g, 1)
@@ -671,7 +672,7 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
 def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
                        real[:, :, :, ::1] gx, stride, padding, dilation):
     """gx[n, c] = sum over the outputs o of c's group of w[o, c] * gy[n, o] put back at
-    the taps (gx must start zeroed)."""
+    the taps (every plane of gx is written whole)."""
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, gi, G = g.C // g.Cg, Og = g.O // G
     cdef real* scratch
@@ -864,7 +865,7 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
     gx = gw = gb = None
     if _direct(g, True):
         if needs[0]:
-            gx = np.zeros_like(x)
+            gx = np.empty_like(x)
             _direct_grad_input(gy, w, gx, stride, padding, dilation)
         if needs[1]:
             gw64 = np.zeros(w.shape)
