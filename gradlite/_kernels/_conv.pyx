@@ -180,20 +180,17 @@ def _rows_to_nchw(const real[:, ::1] ym, real[:, :, :, ::1] y, const real[::1] b
                 out[k] = ym[o, n * L + k] + bias
 
 
-def _nchw_to_rows(const real[:, :, :, ::1] y, real[:, ::1] ym, double[:, ::1] sums):
-    """ym[o, (n*OH + i)*OW + j] = y[n, o, i, j], and sums[n, o] = sum(y[n, o])."""
+def _nchw_to_rows(const real[:, :, :, ::1] y, real[:, ::1] ym):
+    """ym[o, (n*OH + i)*OW + j] = y[n, o, i, j]."""
     cdef Py_ssize_t t, n, o, k, N = y.shape[0], O = y.shape[1], L = y.shape[2] * y.shape[3]
-    cdef real s
     cdef const real* src
     cdef int nt = threads_for(N * O * L)
     with nogil:
         for t in prange(N * O, schedule="dynamic", num_threads=nt):
             n, o = t // O, t % O
-            s, src = 0, &y[n, o, 0, 0]
+            src = &y[n, o, 0, 0]
             for k in range(L):
                 ym[o, n * L + k] = src[k]
-                s = s + src[k]
-            sums[n, o] = s
 
 
 def _channel_sums(const real[:, :, ::1] y, double[::1] sums):
@@ -208,6 +205,14 @@ def _channel_sums(const real[:, :, ::1] y, double[::1] sums):
                 for k in range(y.shape[2]):
                     s = s + y[n, o, k]
             sums[o] = s
+
+
+def _bias_grad(gy):
+    """gb[o] = sum_{n, i, j} gy[n, o, i, j], summed in float64."""
+    N, O = gy.shape[:2]
+    sums = np.zeros(O)
+    _channel_sums(gy.reshape(N, O, -1), sums)
+    return sums.astype(gy.dtype)
 
 
 # ------------------------------------------------------------- direct (few channels)
@@ -861,8 +866,9 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
     w = np.ascontiguousarray(w, dtype=x.dtype)
     gy = np.ascontiguousarray(grad_y, dtype=x.dtype)
     cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
-    N, O, OH, OW = gy.shape
-    gx = gw = gb = None
+    O = gy.shape[1]
+    gx = gw = None
+    gb = _bias_grad(gy) if needs[2] else None
     if _direct(g, True):
         if needs[0]:
             gx = np.empty_like(x)
@@ -871,13 +877,8 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
             gw64 = np.zeros(w.shape)
             _direct_grad_weight(x, gy, gw64, stride, padding, dilation)
             gw = gw64.astype(x.dtype)
-        if needs[2]:
-            gb = np.zeros(O)
-            _channel_sums(gy.reshape(N, O, OH * OW), gb)
-            gb = gb.astype(x.dtype)
         return gx, gw, gb
     chunks = _Chunks(x, w, stride, padding, dilation, groups)
-    sums = np.empty((N, O))
     if needs[0]:
         gx = np.zeros_like(x)
         wt = w.reshape(groups, O // groups, -1).transpose(0, 2, 1)
@@ -885,7 +886,7 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
         gw = np.zeros((groups, O // groups, chunks.K), dtype=x.dtype)
         gw_part = np.empty_like(gw)
     for n0, n1, cols, rows in chunks:
-        _nchw_to_rows(gy[n0:n1], rows, sums[n0:n1])
+        _nchw_to_rows(gy[n0:n1], rows)
         if needs[1]:
             _im2col(x[n0:n1], cols, stride, padding, dilation, w.shape)
             gw += np.matmul(chunks.grouped(rows), chunks.grouped(cols).transpose(0, 2, 1),
@@ -895,6 +896,4 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
             _col2im(cols, gx[n0:n1], stride, padding, dilation, w.shape)
     if needs[1]:
         gw = gw.reshape(w.shape)
-    if needs[2]:
-        gb = sums.sum(axis=0).astype(x.dtype)
     return gx, gw, gb
