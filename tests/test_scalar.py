@@ -138,3 +138,70 @@ def test_sum_and_dot_are_single_nodes_with_the_right_gradients():
     assert s.data == d.data + 0.5 + 2.0
     assert [v.grad for v in w] == [1.0 + 1.0, 4.0, -1.0]
     assert [v.grad for v in x] == [0.5, -2.0, 3.0]
+
+
+def _source_module():
+    """gradlite/scalar.py run by the interpreter, as a reader sees it, even where
+    ``pip install`` compiled it with Cython (then ``gradlite.scalar`` is the .so)."""
+    import importlib.util
+    from pathlib import Path
+
+    import gradlite.scalar
+    source = Path(gradlite.scalar.__file__).with_name("scalar.py")
+    spec = importlib.util.spec_from_file_location("gradlite_scalar_source", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mlp_step(engine, seed):
+    """A small ReLU MLP's summed hinge loss on a few points, with ``dot`` neurons and
+    a shared subexpression; returns the loss and every weight (to read their grads)."""
+    import random
+    rng = random.Random(seed)
+    layers = [[([engine(rng.uniform(-1, 1)) for _ in range(n_in)], engine(rng.uniform(-1, 1)))
+               for _ in range(n_out)] for n_in, n_out in ((2, 5), (5, 3), (3, 1))]
+    losses = []
+    for _ in range(4):
+        x = [engine(rng.uniform(-2, 2)), engine(rng.uniform(-2, 2))]
+        for depth, layer in enumerate(layers):
+            x = [engine.dot(w, x) + b for w, b in layer]
+            if depth < len(layers) - 1:
+                x = [v.relu() if k % 2 else v.tanh() * v for k, v in enumerate(x)]
+        losses.append((1 - rng.choice((-1.0, 1.0)) * x[0]).relu())
+    loss = engine.sum(losses) + 1e-3 * engine.sum([wi * wi for w, _ in layers[0] for wi in w])
+    loss.backward()
+    return loss, [v for layer in layers for w, b in layer for v in (*w, b)]
+
+
+@given(seed=st.integers(0, 10_000))
+def test_compiled_engine_and_its_python_source_agree(seed):
+    source = _source_module()
+    ours, our_weights = _mlp_step(Value, seed)
+    theirs, their_weights = _mlp_step(source.Value, seed)
+    assert ours.data == theirs.data
+    assert [w.grad for w in our_weights] == [w.grad for w in their_weights]
+
+
+def test_python_source_runs_the_lecture_example_and_deep_chains():
+    V = _source_module().Value
+    x, y, z = V(-2.0), V(5.0), V(-4.0)
+    f = (x + y) * z
+    f.backward()
+    assert (x.grad, y.grad, z.grad) == (-4.0, -4.0, 3.0)
+    chain = x
+    for _ in range(20_000):
+        chain = chain + 1
+    chain.backward()
+    assert x.grad == 1.0
+
+
+def test_backward_from_a_subgraph_then_the_whole_graph():
+    # each backward is a new search: Values reached by an earlier one are visited again
+    a, b = Value(2.0), Value(3.0)
+    inner = a * b
+    outer = inner * a + b
+    inner.backward()
+    assert (a.grad, b.grad) == (3.0, 2.0)
+    outer.backward()
+    assert (a.grad, b.grad) == (2 * 2.0 * 3.0, 2.0 * 2.0 + 1)
