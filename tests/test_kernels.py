@@ -52,15 +52,15 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
 @given(conv_cases(), dtypes, st.booleans(), st.data())
 def test_conv2d_im2col_path_in_one_image_chunks_matches_reference(case, dtype, bias, data):
     """The im2col + GEMM backward for every shape the direct kernels would otherwise
-    take (more than 16 outputs per group), in chunks of one image each (the chunk
-    loop and its last partial chunk)."""
+    take (groups with more than one input channel), in chunks of one image each (the
+    chunk loop and its last partial chunk)."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    saved = conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS
-    conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS = 1, 0
+    saved = conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS
+    conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS = 1, 0
     try:
         check_conv(case, dtype, bias, data)
     finally:
-        conv_module.CHUNK_BYTES, conv_module.DIRECT_BLOCK_ELEMENTS = saved
+        conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS = saved
 
 
 @given(conv_cases(strides=st.just((1, 1))), dtypes, st.booleans(), st.data())
