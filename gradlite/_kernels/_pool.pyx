@@ -9,6 +9,7 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 from libc.stdint cimport int64_t
 
 from ._parallel cimport threads_for
@@ -117,41 +118,55 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 # the tap's input pixels. The divisor of window (i, j) is KH*KW with count_include_pad,
 # else its count of real pixels, rows(i) * cols(j).
 
-cdef inline double _inv_divisor(int j, int rows, Win g, bint include_pad) noexcept nogil:
-    cdef int w0, w1
-    if include_pad:
-        return 1.0 / (g.KH * g.KW)
-    _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
-    return 1.0 / (rows * (w1 - w0))
-
-
-cdef void _avg_plane(const real* src, real* dst, real* scaled, const int* spans, Win g,
-                     bint include_pad, bint backward) noexcept nogil:
-    """Forward: dst[i, j] = sum(src[window]) / divisor.  Backward: dst[window] += src[i, j] / divisor.
-    ``scaled`` is scratch for one row of OW values."""
-    cdef int i, j, h, kw, h0, h1, lo, hi, off
-    cdef real* row
+cdef double* _inverse_divisors(Win g, bint include_pad) noexcept nogil:
+    """1 / divisor of every window (i, j), as OH*OW doubles (free them): computed once per
+    call for all planes, where a division per output cost more than its adds."""
+    cdef int i, j, h0, h1, w0, w1
+    cdef double* inv = <double*>malloc(g.OH * g.OW * sizeof(double))
     for i in range(g.OH):
         _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
-        row = dst + i * g.OW if not backward else scaled
+        for j in range(g.OW):
+            _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
+            inv[i * g.OW + j] = 1.0 / (g.KH * g.KW if include_pad else (h1 - h0) * (w1 - w0))
+    return inv
+
+
+cdef void _avg_plane(const real* src, real* dst, real* rows, real* out, const int* spans,
+                     const double* inv, Win g, bint backward) noexcept nogil:
+    """Forward: dst[i, j] = sum(src[window]) * inv[i, j].
+    Backward: dst = 0, then dst[window] += src[i, j] * inv[i, j] (the plane is written whole).
+    A window sum is separable: per output row, the forward first adds the window's input
+    rows into ``rows`` (W values, a contiguous loop the compiler vectorises), then sums its
+    columns (``out``, OW values); the backward runs the same two steps in reverse."""
+    cdef int i, j, h, w, kw, h0, h1, lo, hi, off
+    if backward:
+        memset(dst, 0, g.H * g.W * sizeof(real))
+    for i in range(g.OH):
+        _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
+        for w in range(g.W):
+            rows[w] = 0
         if backward:
             for j in range(g.OW):
-                row[j] = <real>(src[i * g.OW + j] * _inv_divisor(j, h1 - h0, g, include_pad))
-        else:
-            for j in range(g.OW):
-                row[j] = 0
-        for h in range(h0, h1):
+                out[j] = <real>(src[i * g.OW + j] * inv[i * g.OW + j])
             for kw in range(g.KW):
-                off, lo, hi = h * g.W + kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
-                if backward:
-                    for j in range(lo, hi):
-                        dst[off + j * g.sw] += row[j]
-                else:
-                    for j in range(lo, hi):
-                        row[j] += src[off + j * g.sw]
-        if not backward:
+                off, lo, hi = kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
+                for j in range(lo, hi):
+                    rows[off + j * g.sw] += out[j]
+            for h in range(h0, h1):
+                for w in range(g.W):
+                    dst[h * g.W + w] += rows[w]
+        else:
+            for h in range(h0, h1):
+                for w in range(g.W):
+                    rows[w] += src[h * g.W + w]
             for j in range(g.OW):
-                row[j] = <real>(row[j] * _inv_divisor(j, h1 - h0, g, include_pad))
+                out[j] = 0
+            for kw in range(g.KW):
+                off, lo, hi = kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
+                for j in range(lo, hi):
+                    out[j] += rows[off + j * g.sw]
+            for j in range(g.OW):
+                dst[i * g.OW + j] = <real>(out[j] * inv[i * g.OW + j])
 
 
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
@@ -160,15 +175,17 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     cdef Py_ssize_t t, C = src.shape[1]
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
-    cdef real* scaled
+    cdef real* rows
     cdef int* spans = _column_spans(g)
+    cdef double* inv = _inverse_divisors(g, include_pad)
     with nogil, parallel(num_threads=nt):
-        scaled = <real*>malloc(g.OW * sizeof(real))
+        rows = <real*>malloc((g.W + g.OW) * sizeof(real))
         for t in prange(src.shape[0] * C, schedule="static"):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], scaled, spans, g,
-                       include_pad, backward)
-        free(scaled)
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows, rows + g.W,
+                       spans, inv, g, backward)
+        free(rows)
     free(spans)
+    free(inv)
 
 
 def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
@@ -183,7 +200,7 @@ def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
 def avg_pool2d_backward(grad_y, x_shape, kernel, stride, padding, count_include_pad=True):
     """gx = each grad_y / divisor spread evenly over its window."""
     gy = np.ascontiguousarray(grad_y)
-    gx = np.zeros(x_shape, dtype=gy.dtype)
+    gx = np.empty(x_shape, dtype=gy.dtype)
     _avg(gy, gx, x_shape, gy.shape[2:], kernel, stride, padding, count_include_pad, True)
     return gx
 
