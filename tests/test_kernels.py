@@ -51,23 +51,26 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
 
 @given(conv_cases(), dtypes, st.booleans(), st.data())
 def test_conv2d_im2col_path_in_one_image_chunks_matches_reference(case, dtype, bias, data):
-    """The im2col + GEMM backward for every shape the direct kernels would otherwise
-    take (groups with more than one input channel), in chunks of one image each (the
-    chunk loop and its last partial chunk)."""
+    """The im2col + GEMM forward and backward for every shape the direct kernels would
+    otherwise take (groups with more than one input channel), in chunks of one image
+    each (the chunk loop and its last partial chunk)."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    saved = conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS
-    conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS = 1, 0
+    limits = ("CHUNK_BYTES", "DIRECT_FORWARD_PAIRS", "DIRECT_BACKWARD_PAIRS")
+    saved = [getattr(conv_module, name) for name in limits]
+    for name, value in zip(limits, (1, 0, 0)):
+        setattr(conv_module, name, value)
     try:
         check_conv(case, dtype, bias, data)
     finally:
-        conv_module.CHUNK_BYTES, conv_module.DIRECT_CHANNEL_PAIRS = saved
+        for name, value in zip(limits, saved):
+            setattr(conv_module, name, value)
 
 
-@given(conv_cases(strides=st.just((1, 1))), dtypes, st.booleans(), st.data())
-def test_unit_stride_conv_ignores_stale_scratch(case, dtype, bias, data):
-    """Unit stride takes the direct kernels' wide register tiles, whose junk columns
-    must never be read uninitialised: NaN left in the scratch buffers must not reach
-    any output."""
+@given(conv_cases(), dtypes, st.booleans(), st.data())
+def test_direct_conv_ignores_stale_scratch(case, dtype, bias, data):
+    """The direct kernels' wide register tiles (every stride, through the stride phases)
+    have junk columns that must never be read uninitialised: NaN left in the scratch
+    buffers must not reach any output."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
     for slot in ("cols", "rows"):
         conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan

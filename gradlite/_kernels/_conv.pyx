@@ -66,8 +66,14 @@ cdef tuple _s4(Py_ssize_t* shape):
 
 
 cdef inline int _wide(Geom g) noexcept nogil:
-    """Wp = W + 2*pw: the row length of padded planes and of wide output rows."""
-    return g.W + 2 * g.pw
+    """Wq = ceil((W + 2pw) / sw): the row length of the (phase) planes and of wide output
+    rows; W + 2pw for unit stride."""
+    return (g.W + 2 * g.pw + g.sw - 1) // g.sw
+
+
+cdef inline int _phase(Geom g) noexcept nogil:
+    """Elements of one stride phase plane: ceil((H + 2ph) / sh) rows of Wq."""
+    return (g.H + 2 * g.ph + g.sh - 1) // g.sh * _wide(g)
 
 
 cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_stride, real alpha,
@@ -83,15 +89,6 @@ cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_strid
     else:
         for j in range(lo, hi):
             dst[j * dst_stride] += alpha * src[j * src_stride]
-
-
-cdef inline real _dot(const real* a, const real* b, int b_stride, int lo, int hi) noexcept nogil:
-    """sum_j a[j] * b[j * b_stride] for j in [lo, hi)."""
-    cdef int j
-    cdef real total = 0
-    for j in range(lo, hi):
-        total = total + a[j] * b[j * b_stride]
-    return total
 
 
 # ------------------------------------------------------------------ im2col / col2im
@@ -215,61 +212,24 @@ def _bias_grad(gy):
     return sums.astype(gy.dtype)
 
 
-# ------------------------------------------------------------- direct (few channels)
-# Output plane (n, o) of group gi is a sum over the group's Cg input planes and the
-# KH*KW taps of a shifted, scaled input plane. Forward and grad input run one task per
-# (image, group), grad weight one per output channel. The helpers below handle one
-# (input plane, output plane) pair; `mode` picks the sum:
-#   0: out += taps of inp scaled by w      (forward: inp = x, out = y)
-#   1: out += w * inp shifted back to taps (grad input: inp = gy, out = gx)
+# ------------------------------------------------- direct grad input, stride above 1
+# With one input channel per group and strides above 1, the input gradient scatters
+# each gy plane back to its taps with short axpys (the wide-row tiles below gather,
+# and with strides above 1 the same input pixel is not a fixed shift of every output).
 # Pointer out-parameters stay inside these functions: prange bodies only call them.
 
-cdef void _direct_plane(const real* inp, real* out, const real* w, Geom g,
-                        int mode) noexcept nogil:
+cdef void _scatter_plane(const real* gy, real* gx, const real* w, Geom g) noexcept nogil:
+    """gx plane += w[kh, kw] * gy plane, put back at the pixels tap (kh, kw) read."""
     cdef int kh, kw, i, off, lo, hi, ilo, ihi
     cdef Py_ssize_t xr
-    cdef real wv
     for kh in range(g.KH):
         _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
         for kw in range(g.KW):
             _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
-            off, wv = kw * g.dw - g.pw, w[kh * g.KW + kw]
+            off = kw * g.dw - g.pw
             for i in range(ilo, ihi):
                 xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
-                if mode == 0:
-                    _axpy(out + i * g.OW, 1, inp + xr, g.sw, wv, lo, hi)
-                else:
-                    _axpy(out + xr, g.sw, inp + i * g.OW, 1, wv, lo, hi)
-
-
-cdef void _direct_weight_plane(const real* x, const real* gy, double* gw, Geom g) noexcept nogil:
-    """gw[kh, kw] += <gy plane, x plane read at tap (kh, kw)>."""
-    cdef int kh, kw, i, off, lo, hi, ilo, ihi
-    cdef Py_ssize_t xr
-    cdef real acc
-    for kh in range(g.KH):
-        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
-        for kw in range(g.KW):
-            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
-            off, acc = kw * g.dw - g.pw, 0
-            for i in range(ilo, ihi):
-                xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
-                acc = acc + _dot(gy + i * g.OW, x + xr, g.sw, lo, hi)
-            gw[kh * g.KW + kw] += acc
-
-
-cdef void _strided_forward(const real* x, real* y, const real* w, const real* b, int Og,
-                           Geom g) noexcept nogil:
-    """Output planes y[0..Og) of one group of one image (any stride); x is the group's
-    first input plane, w its (Og, Cg, KH, KW) weights, b its bias or NULL."""
-    cdef int o, c, k, kk = g.KH * g.KW
-    cdef real* out
-    for o in range(Og):
-        out = y + o * g.OH * g.OW
-        for k in range(g.OH * g.OW):
-            out[k] = b[o] if b != NULL else 0
-        for c in range(g.Cg):
-            _direct_plane(x + c * g.H * g.W, out, w + (o * g.Cg + c) * kk, g, 0)
+                _axpy(gx + xr, g.sw, gy + i * g.OW, 1, w[kh * g.KW + kw], lo, hi)
 
 
 cdef void _strided_grad_input(const real* gy, real* gx, const real* w, int Og,
@@ -279,24 +239,21 @@ cdef void _strided_grad_input(const real* gy, real* gx, const real* w, int Og,
     memset(gx, 0, g.Cg * g.H * g.W * sizeof(real))
     for o in range(Og):
         for c in range(g.Cg):
-            _direct_plane(gy + o * g.OH * g.OW, gx + c * g.H * g.W, w + (o * g.Cg + c) * kk, g, 1)
+            _scatter_plane(gy + o * g.OH * g.OW, gx + c * g.H * g.W, w + (o * g.Cg + c) * kk, g)
 
 
-cdef void _strided_grad_weight(const real* x, const real* gy, double* gw, Py_ssize_t x_step,
-                               Py_ssize_t gy_step, Geom g) noexcept nogil:
-    """gw (Cg, KH, KW) of one output channel: sum over images n of <gy[n], x[n, c] at tap>."""
-    cdef int n, c, kk = g.KH * g.KW
-    for n in range(g.N):
-        for c in range(g.Cg):
-            _direct_weight_plane(x + n * x_step + c * g.H * g.W, gy + n * gy_step, gw + c * kk, g)
-
-
-# Unit stride: "wide rows" in register tiles. Pad each input plane into a (Hp, Wp)
-# scratch plane and compute output planes Wp columns wide (the last Wp - OW columns of
-# each row are junk, dropped at the end). Tap (kh, kw) of output position p = i*Wp + j
-# is then input position p + tap(kh, kw) of the padded plane, the same shift for every
-# p, so a tile of LANES consecutive outputs is a sum of shifted contiguous slices:
+# "Wide rows" in register tiles. Pad each input plane into a (Hp, Wp) scratch plane and
+# compute output planes Wp columns wide (the last Wp - OW columns of each row are junk,
+# dropped at the end). With unit stride, tap (kh, kw) of output position p = i*Wp + j is
+# then input position p + tap(kh, kw) of the padded plane, the same shift for every p,
+# so a tile of LANES consecutive outputs is a sum of shifted contiguous slices:
 #   out[p0 : p0 + LANES] = sum over (input plane c, tap k) of w[o, c, k] * xpad[c][p0 + tap(k) : ...]
+# Strides above 1 reduce to this: split the padded plane into its sh*sw stride phases,
+# phase (a, b) holding the pixels (u, v) with u % sh = a, v % sw = b at (u // sh, v // sw).
+# Output (i, j) reads padded pixel (i*sh + kh*dh, j*sw + kw*dw), which is pixel
+# (i + kh*dh // sh, j + kw*dw // sw) of one phase: again a fixed shift of (i, j), in
+# rows Wq = ceil(Wp / sw) long. Forward and weight gradient use the phases for every
+# stride; the input gradient's wide rows are unit-stride only.
 # The tile's sums stay in vector registers for the whole tap list; memory sees one
 # store per output instead of a load and a store per tap. Gradients use the same
 # shifts: grad input reads widened gy planes at p - tap(k), grad weight sums
@@ -524,16 +481,29 @@ cdef inline void _corr(real* sums, const real* gy, Py_ssize_t gy_step, const rea
 
 
 cdef inline int _padded(Geom g) noexcept nogil:
-    """Elements in one zero-padded plane, (H + 2ph) * Wp."""
-    return (g.H + 2 * g.ph) * _wide(g)
+    """Elements of one input channel's padded planes: sh*sw phase planes (one plane of
+    (H + 2ph) * Wp with unit stride)."""
+    return g.sh * g.sw * _phase(g)
 
 
 cdef void _pad_plane(const real* x, real* xp, Geom g) noexcept nogil:
-    """xp = x with a zero border: (H + 2ph, W + 2pw)."""
-    cdef int h, Wp = _wide(g)
+    """xp = x with a zero border of (ph, pw), split into its stride phases: padded pixel
+    (u, v) goes to phase (u % sh) * sw + v % sw, at (u // sh, v // sw)."""
+    cdef int h, w, u, b, q, Wq = _wide(g), P = _phase(g)
+    cdef real* row
     memset(xp, 0, _padded(g) * sizeof(real))
     for h in range(g.H):
-        memcpy(xp + (h + g.ph) * Wp + g.pw, x + h * g.W, g.W * sizeof(real))
+        u = h + g.ph
+        row = xp + (u % g.sh) * g.sw * P + (u // g.sh) * Wq
+        if g.sw == 1:
+            memcpy(row + g.pw, x + h * g.W, g.W * sizeof(real))
+            continue
+        b, q = g.pw % g.sw, g.pw // g.sw        # column v = w + pw: phase b, position q
+        for w in range(g.W):
+            row[b * P + q] = x[h * g.W + w]
+            b += 1
+            if b == g.sw:
+                b, q = 0, q + 1
 
 
 cdef void _crop_plane(const real* xp, real* x, Geom g) noexcept nogil:
@@ -552,8 +522,10 @@ cdef void _widen(const real* y, real* wide, Geom g) noexcept nogil:
 
 
 cdef inline int _tap(Geom g, int k) noexcept nogil:
-    """Offset of tap k = (kh, kw) in a padded plane."""
-    return (k // g.KW) * g.dh * _wide(g) + (k % g.KW) * g.dw
+    """Offset of tap k = (kh, kw) in one channel's padded planes: its phase plane, then
+    its shift in that plane ((kh*dh) * Wp + kw*dw with unit stride)."""
+    cdef int a = (k // g.KW) * g.dh, b = (k % g.KW) * g.dw
+    return ((a % g.sh) * g.sw + b % g.sw) * _phase(g) + (a // g.sh) * _wide(g) + b // g.sw
 
 
 cdef inline int _slack(Geom g) noexcept nogil:
@@ -602,7 +574,8 @@ cdef inline int _rows_at(int i, int count) noexcept nogil:
 
 cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, int Og,
                         const int* offsets, real* scratch, Geom g) noexcept nogil:
-    """_strided_forward for unit stride: output planes four (or two, or one) at a time in
+    """Output planes y[0..Og) of one group of one image (x its first input plane, w its
+    (Og, Cg, KH, KW) weights, b its bias or NULL), four (or two, or one) at a time in
     register tiles over wide rows. offsets is the group's tap list c*P + tap(k);
     scratch as _forward_scratch."""
     cdef int o, r, rows, c, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
@@ -695,19 +668,14 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     cdef const real* bg
     cdef real* scratch
     cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    cdef bint wide = _unit_stride(g)
     cdef int* offsets = _tap_list(g, g.Cg, _padded(g), 0, 1)
     with nogil, parallel(num_threads=nt):
-        scratch = <real*>calloc(_forward_scratch(g) if wide else 1, sizeof(real))
+        scratch = <real*>calloc(_forward_scratch(g), sizeof(real))
         for t in prange(g.N * G, schedule="dynamic"):
             n, gi = t // G, t % G
             bg = bias + gi * Og if bias != NULL else NULL
-            if wide:
-                _wide_forward(&x[n, gi * g.Cg, 0, 0], &y[n, gi * Og, 0, 0], &w[gi * Og, 0, 0, 0],
-                              bg, Og, offsets, scratch, g)
-            else:
-                _strided_forward(&x[n, gi * g.Cg, 0, 0], &y[n, gi * Og, 0, 0],
-                                 &w[gi * Og, 0, 0, 0], bg, Og, g)
+            _wide_forward(&x[n, gi * g.Cg, 0, 0], &y[n, gi * Og, 0, 0], &w[gi * Og, 0, 0, 0],
+                          bg, Og, offsets, scratch, g)
         free(scratch)
     free(offsets)
 
@@ -799,25 +767,10 @@ def _wide_grad_weight_all(const real[:, ::1] xp, const real[:, :, ::1] gyw,
     free(offsets)
 
 
-def _strided_grad_weight_all(const real[:, :, :, ::1] x, const real[:, :, :, ::1] gy,
-                             double[:, :, :, ::1] gw, conv):
-    """gw[o] for every o, any stride (see _strided_grad_weight)."""
-    cdef Geom g = _geom_of(conv)
-    cdef Py_ssize_t o, Og = g.O // (g.C // g.Cg)
-    cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    with nogil:
-        for o in prange(g.O, schedule="dynamic", num_threads=nt):
-            _strided_grad_weight(&x[0, (o // Og) * g.Cg, 0, 0], &gy[0, o, 0, 0], &gw[o, 0, 0, 0],
-                                 g.C * g.H * g.W, g.O * g.OH * g.OW, g)
-
-
 def _direct_grad_weight(x, gy, gw, stride, padding, dilation):
     """gw[o, c, kh, kw] = sum_n <gy[n, o], input plane c of o's group read at tap (kh, kw)>."""
     conv = (x.shape, gw.shape, stride, padding, dilation)
     cdef Geom g = _geom_of(conv)
-    if not _unit_stride(g):
-        _strided_grad_weight_all(x, gy, gw, conv)
-        return
     width = WIDTH_FLOAT if x.dtype == np.float32 else WIDTH_DOUBLE
     xp = _scratch((g.N, g.C * _padded(g) + _slack(g)), x.dtype, "cols")
     gyw = _scratch((g.N, g.O, -(-g.OH * _wide(g) // width) * width), x.dtype, "rows")
@@ -881,26 +834,31 @@ cdef class _Chunks:
 
 
 # The most (input, output) channel pairs per group for which _direct picks the direct
-# backward of a unit-stride conv. Measured at 3x3 (batch 8-64, 2 cores, AVX-512): the
-# direct backward was faster for 32->64 and 64->64 (2048 and 4096 pairs; 0.5-0.8x the
-# GEMM path), the GEMM path for 64->128 (0.8x) and 128->256, even at 128->128.
-DIRECT_CHANNEL_PAIRS = 4096
+# kernels over im2col + GEMM. Measured at 3x3 (batch 8-64, 2 cores, AVX-512). Forward:
+# direct 3x faster for 3->16 stride 2, 1.7x for 64->128 (8192 pairs), GEMM 1.1x faster
+# for 128->256. Backward: direct 0.5-0.8x the GEMM path's time for 32->64 and 64->64
+# (2048 and 4096 pairs), GEMM faster for 64->128 (0.8x), 128->256 and even 128->128.
+DIRECT_FORWARD_PAIRS = 16384
+DIRECT_BACKWARD_PAIRS = 4096
 
 
-cdef bint _direct(Geom g, bint backward) noexcept:
-    """Whether the direct kernels beat im2col + GEMM. Always when a group has one input
-    channel (a GEMM with K = KH*KW is all overhead), never for strides above 1 (their
-    direct loops are short strided axpys). For unit stride: the forward always (no
-    columns, no transposes; at batch 64, LeNet's 6->16 5x5 and the 32->64 3x3 both ran
-    ~1.5x faster than on the GEMM path); the backward while a group has at most
-    DIRECT_CHANNEL_PAIRS (input, output) pairs: past that the GEMMs (M = outputs,
-    K = inputs x taps) are large enough for BLAS to run near its peak, while the direct
-    input gradient's tap list (outputs x taps) outgrows the cache."""
+cdef enum Part:
+    FORWARD, GRAD_INPUT, GRAD_WEIGHT
+
+
+cdef bint _direct(Geom g, Part part) noexcept:
+    """Whether the direct kernels beat im2col + GEMM for this part of the conv. Always
+    when a group has one input channel (a GEMM with K = KH*KW is all overhead). Otherwise
+    while a group has few enough (input, output) channel pairs: past that the GEMMs
+    (M = outputs, K = inputs x taps) are large enough for BLAS to run near its peak, and
+    the direct kernels' tap lists outgrow the cache. The input gradient's direct kernel
+    needs unit stride (its strided twin is short axpys)."""
+    cdef int pairs = g.Cg * (g.O // (g.C // g.Cg))
     if g.Cg == 1:
         return True
-    if not _unit_stride(g):
-        return False
-    return not backward or g.Cg * (g.O // (g.C // g.Cg)) <= DIRECT_CHANNEL_PAIRS
+    if part == FORWARD:
+        return pairs <= DIRECT_FORWARD_PAIRS
+    return (part == GRAD_WEIGHT or _unit_stride(g)) and pairs <= DIRECT_BACKWARD_PAIRS
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
@@ -910,7 +868,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     b = None if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
     y = np.empty((g.N, g.O, g.OH, g.OW), dtype=x.dtype)
-    if _direct(g, False):
+    if _direct(g, FORWARD):
         _direct_forward(x, w, b, y, stride, padding, dilation)
         return y
     chunks = _Chunks(x, w, stride, padding, dilation, groups)
@@ -928,34 +886,41 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups, needs=(True
     w = np.ascontiguousarray(w, dtype=x.dtype)
     gy = np.ascontiguousarray(grad_y, dtype=x.dtype)
     cdef Geom g = _geom(x.shape, w.shape, stride, padding, dilation)
-    O = gy.shape[1]
     gx = gw = None
     gb = _bias_grad(gy) if needs[2] else None
-    if _direct(g, True):
-        if needs[0]:
-            gx = np.empty_like(x)
-            _direct_grad_input(gy, w, gx, stride, padding, dilation)
-        if needs[1]:
-            gw64 = np.zeros(w.shape)
-            _direct_grad_weight(x, gy, gw64, stride, padding, dilation)
-            gw = gw64.astype(x.dtype)
-        return gx, gw, gb
+    if needs[0] and _direct(g, GRAD_INPUT):
+        gx = np.empty_like(x)
+        _direct_grad_input(gy, w, gx, stride, padding, dilation)
+    if needs[1] and _direct(g, GRAD_WEIGHT):
+        gw64 = np.zeros(w.shape)
+        _direct_grad_weight(x, gy, gw64, stride, padding, dilation)
+        gw = gw64.astype(x.dtype)
+    gemm_gx, gemm_gw = needs[0] and gx is None, needs[1] and gw is None
+    if gemm_gx or gemm_gw:
+        gemm = _gemm_backward(x, w, gy, stride, padding, dilation, groups, gemm_gx, gemm_gw)
+        gx, gw = gemm[0] if gemm_gx else gx, gemm[1] if gemm_gw else gw
+    return gx, gw, gb
+
+
+def _gemm_backward(x, w, gy, stride, padding, dilation, groups, bint grad_input,
+                   bint grad_weight):
+    """(gx, gw) by im2col + GEMM, None where not asked for (see the module docstring)."""
+    O = gy.shape[1]
+    gx = gw = None
     chunks = _Chunks(x, w, stride, padding, dilation, groups)
-    if needs[0]:
+    if grad_input:
         gx = np.zeros_like(x)
         wt = w.reshape(groups, O // groups, -1).transpose(0, 2, 1)
-    if needs[1]:
+    if grad_weight:
         gw = np.zeros((groups, O // groups, chunks.K), dtype=x.dtype)
         gw_part = np.empty_like(gw)
     for n0, n1, cols, rows in chunks:
         _nchw_to_rows(gy[n0:n1], rows)
-        if needs[1]:
+        if grad_weight:
             _im2col(x[n0:n1], cols, stride, padding, dilation, w.shape)
             gw += np.matmul(chunks.grouped(rows), chunks.grouped(cols).transpose(0, 2, 1),
                             out=gw_part)
-        if needs[0]:
+        if grad_input:
             np.matmul(wt, chunks.grouped(rows), out=chunks.grouped(cols))
             _col2im(cols, gx[n0:n1], stride, padding, dilation, w.shape)
-    if needs[1]:
-        gw = gw.reshape(w.shape)
-    return gx, gw, gb
+    return gx, None if gw is None else gw.reshape(w.shape)
