@@ -9,8 +9,8 @@ import numpy as np
 
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
-from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memset
+from libc.stdint cimport int32_t
 
 from ._parallel cimport threads_for
 from ._span cimport _span
@@ -55,50 +55,67 @@ def _out_hw(x_shape, kernel, stride, padding):
 
 # ------------------------------------------------------------------------------ max
 
-cdef void _max_plane(const real* x, real* y, int64_t* arg, Win g) noexcept nogil:
-    cdef int i, j, h, w, h0, h1, w0, w1
-    cdef int64_t best_at
-    cdef real best
+cdef void _max_plane(const real* x, real* y, int32_t* arg, const int* spans,
+                     const int* first_col, real* best, int32_t* best_at, Win g) noexcept nogil:
+    """y[i, j] = the window's maximum, arg[i, j] = its flat index h*W + w (the first one in
+    row-major window order, as PyTorch). Row by row: each output row starts from its
+    windows' first pixels (first_col) and sweeps the taps over the whole row, keeping the
+    running maxima in ``best`` / ``best_at`` (OW each)."""
+    cdef int i, j, h, kw, h0, h1, lo, hi, off
     for i in range(g.OH):
         _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
         for j in range(g.OW):
-            _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
-            best_at = h0 * g.W + w0
-            best = x[best_at]
-            for h in range(h0, h1):
-                for w in range(w0, w1):
-                    if x[h * g.W + w] > best:
-                        best, best_at = x[h * g.W + w], h * g.W + w
-            y[i * g.OW + j], arg[i * g.OW + j] = best, best_at
+            best_at[j] = h0 * g.W + first_col[j]
+            best[j] = x[best_at[j]]
+        for h in range(h0, h1):
+            for kw in range(g.KW):
+                off, lo, hi = h * g.W + kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
+                for j in range(lo, hi):
+                    if x[off + j * g.sw] > best[j]:
+                        best[j], best_at[j] = x[off + j * g.sw], off + j * g.sw
+        memcpy(y + i * g.OW, best, g.OW * sizeof(real))
+        memcpy(arg + i * g.OW, best_at, g.OW * sizeof(int32_t))
 
 
-def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :, :, ::1] arg,
+def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int32_t[:, :, :, ::1] arg,
                  x_shape, out_hw, kernel, stride, padding):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
     cdef Py_ssize_t t, C = x.shape[1]
-    cdef int nt = threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])
-    with nogil:
-        for t in prange(x.shape[0] * C, schedule="dynamic", num_threads=nt):
+    cdef int j, nt = threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])
+    cdef int* spans = _column_spans(g)
+    cdef int* first_col = <int*>malloc(g.OW * sizeof(int))
+    cdef real* best
+    for j in range(g.OW):
+        first_col[j] = max(j * g.sw - g.pw, 0)
+    with nogil, parallel(num_threads=nt):
+        best = <real*>malloc(g.OW * (sizeof(real) + sizeof(int32_t)))
+        for t in prange(x.shape[0] * C, schedule="static"):
             _max_plane(&x[t // C, t % C, 0, 0], &y[t // C, t % C, 0, 0],
-                       &arg[t // C, t % C, 0, 0], g)
+                       &arg[t // C, t % C, 0, 0], spans, first_col, best,
+                       <int32_t*>(best + g.OW), g)
+        free(best)
+    free(spans)
+    free(first_col)
 
 
-def _max_backward(const real[:, ::1] gy, const int64_t[:, ::1] arg, real[:, ::1] gx):
-    """Planes flattened: gx[p, arg[p, k]] += gy[p, k]."""
+def _max_backward(const real[:, ::1] gy, const int32_t[:, ::1] arg, real[:, ::1] gx):
+    """Planes flattened: gx[p] = 0, then gx[p, arg[p, k]] += gy[p, k] (written whole)."""
     cdef Py_ssize_t p, k
-    cdef int nt = threads_for(gy.shape[0] * gy.shape[1])
+    cdef int nt = threads_for(gx.shape[0] * gx.shape[1])
     with nogil:
-        for p in prange(gy.shape[0], schedule="dynamic", num_threads=nt):
+        for p in prange(gy.shape[0], schedule="static", num_threads=nt):
+            memset(&gx[p, 0], 0, gx.shape[1] * sizeof(real))
             for k in range(gy.shape[1]):
                 gx[p, arg[p, k]] += gy[p, k]
 
 
 def max_pool2d_forward(x, kernel, stride, padding):
-    """(y, argmax): window maxima and the flat (h*W + w) index of each; see _reference."""
+    """(y, argmax): window maxima and the flat (h*W + w) index of each, as int32 (an index
+    within one plane); see _reference."""
     x = np.ascontiguousarray(x)
     out_hw = _out_hw(x.shape, kernel, stride, padding)
     y = np.empty((*x.shape[:2], *out_hw), dtype=x.dtype)
-    arg = np.empty(y.shape, dtype=np.int64)
+    arg = np.empty(y.shape, dtype=np.int32)
     _max_forward(x, y, arg, x.shape, out_hw, kernel, stride, padding)
     return y, arg
 
@@ -107,8 +124,8 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
     """gx[n, c, argmax] += grad_y: each output's gradient goes to the pixel that won."""
     N, C = x_shape[:2]
     gy = np.ascontiguousarray(grad_y).reshape(N * C, -1)
-    gx = np.zeros((N * C, x_shape[2] * x_shape[3]), dtype=gy.dtype)
-    _max_backward(gy, np.ascontiguousarray(argmax, dtype=np.int64).reshape(N * C, -1), gx)
+    gx = np.empty((N * C, x_shape[2] * x_shape[3]), dtype=gy.dtype)
+    _max_backward(gy, np.ascontiguousarray(argmax, dtype=np.int32).reshape(N * C, -1), gx)
     return gx.reshape(x_shape)
 
 
