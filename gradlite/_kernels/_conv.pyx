@@ -41,8 +41,9 @@ ctypedef fused real:
     double
 
 cdef struct Geom:
-    # input (N, C, H, W), weight (O, Cg, KH, KW), output (N, O, OH, OW), per-axis S, P, D
-    int N, C, H, W, O, Cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw
+    # input (N, C, H, W), weight (O, Cg, KH, KW), output (N, O, OH, OW), per-axis S, P, D;
+    # the stride phase planes of the padded input: Hq x Wq each (see _pad_plane)
+    int N, C, H, W, O, Cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, Hq, Wq
 
 
 cdef Geom _geom(x_shape, w_shape, stride, padding, dilation):
@@ -52,6 +53,8 @@ cdef Geom _geom(x_shape, w_shape, stride, padding, dilation):
     (g.sh, g.sw), (g.ph, g.pw), (g.dh, g.dw) = stride, padding, dilation
     g.OH = output_size(g.H, g.KH, g.sh, g.ph, g.dh)
     g.OW = output_size(g.W, g.KW, g.sw, g.pw, g.dw)
+    g.Hq = (g.H + 2 * g.ph + g.sh - 1) // g.sh
+    g.Wq = (g.W + 2 * g.pw + g.sw - 1) // g.sw
     return g
 
 
@@ -68,12 +71,12 @@ cdef tuple _s4(Py_ssize_t* shape):
 cdef inline int _wide(Geom g) noexcept nogil:
     """Wq = ceil((W + 2pw) / sw): the row length of the (phase) planes and of wide output
     rows; W + 2pw for unit stride."""
-    return (g.W + 2 * g.pw + g.sw - 1) // g.sw
+    return g.Wq
 
 
 cdef inline int _phase(Geom g) noexcept nogil:
-    """Elements of one stride phase plane: ceil((H + 2ph) / sh) rows of Wq."""
-    return (g.H + 2 * g.ph + g.sh - 1) // g.sh * _wide(g)
+    """Elements of one stride phase plane: Hq = ceil((H + 2ph) / sh) rows of Wq."""
+    return g.Hq * g.Wq
 
 
 cdef inline void _axpy(real* dst, int dst_stride, const real* src, int src_stride, real alpha,
@@ -212,36 +215,6 @@ def _bias_grad(gy):
     return sums.astype(gy.dtype)
 
 
-# ------------------------------------------------- direct grad input, stride above 1
-# With one input channel per group and strides above 1, the input gradient scatters
-# each gy plane back to its taps with short axpys (the wide-row tiles below gather,
-# and with strides above 1 the same input pixel is not a fixed shift of every output).
-# Pointer out-parameters stay inside these functions: prange bodies only call them.
-
-cdef void _scatter_plane(const real* gy, real* gx, const real* w, Geom g) noexcept nogil:
-    """gx plane += w[kh, kw] * gy plane, put back at the pixels tap (kh, kw) read."""
-    cdef int kh, kw, i, off, lo, hi, ilo, ihi
-    cdef Py_ssize_t xr
-    for kh in range(g.KH):
-        _span(kh * g.dh, g.ph, g.sh, g.H, g.OH, &ilo, &ihi)
-        for kw in range(g.KW):
-            _span(kw * g.dw, g.pw, g.sw, g.W, g.OW, &lo, &hi)
-            off = kw * g.dw - g.pw
-            for i in range(ilo, ihi):
-                xr = (i * g.sh - g.ph + kh * g.dh) * g.W + off
-                _axpy(gx + xr, g.sw, gy + i * g.OW, 1, w[kh * g.KW + kw], lo, hi)
-
-
-cdef void _strided_grad_input(const real* gy, real* gx, const real* w, int Og,
-                              Geom g) noexcept nogil:
-    """gx planes of one group = the taps of its Og gy planes scattered back."""
-    cdef int o, c, kk = g.KH * g.KW
-    memset(gx, 0, g.Cg * g.H * g.W * sizeof(real))
-    for o in range(Og):
-        for c in range(g.Cg):
-            _scatter_plane(gy + o * g.OH * g.OW, gx + c * g.H * g.W, w + (o * g.Cg + c) * kk, g)
-
-
 # "Wide rows" in register tiles. Pad each input plane into a (Hp, Wp) scratch plane and
 # compute output planes Wp columns wide (the last Wp - OW columns of each row are junk,
 # dropped at the end). With unit stride, tap (kh, kw) of output position p = i*Wp + j is
@@ -252,8 +225,8 @@ cdef void _strided_grad_input(const real* gy, real* gx, const real* w, int Og,
 # phase (a, b) holding the pixels (u, v) with u % sh = a, v % sw = b at (u // sh, v // sw).
 # Output (i, j) reads padded pixel (i*sh + kh*dh, j*sw + kw*dw), which is pixel
 # (i + kh*dh // sh, j + kw*dw // sw) of one phase: again a fixed shift of (i, j), in
-# rows Wq = ceil(Wp / sw) long. Forward and weight gradient use the phases for every
-# stride; the input gradient's wide rows are unit-stride only.
+# rows Wq = ceil(Wp / sw) long. The input gradient runs phase by phase: each phase
+# plane of the padded gx takes the taps that read it.
 # The tile's sums stay in vector registers for the whole tap list; memory sees one
 # store per output instead of a load and a store per tap. Gradients use the same
 # shifts: grad input reads widened gy planes at p - tap(k), grad weight sums
@@ -506,11 +479,21 @@ cdef void _pad_plane(const real* x, real* xp, Geom g) noexcept nogil:
                 b, q = 0, q + 1
 
 
-cdef void _crop_plane(const real* xp, real* x, Geom g) noexcept nogil:
-    """x (H, W) = the inside of xp (H + 2ph, W + 2pw): the adjoint of _pad_plane's copy."""
-    cdef int h, Wp = _wide(g)
-    for h in range(g.H):
-        memcpy(x + h * g.W, xp + (h + g.ph) * Wp + g.pw, g.W * sizeof(real))
+cdef void _unpad_phase(const real* xq, real* x, int phase, Geom g) noexcept nogil:
+    """The pixels of x (H, W) in stride phase `phase` = their places in the phase plane xq:
+    the adjoint of _pad_plane's copy, one phase at a time (all of x with unit stride)."""
+    cdef int h, w, q, Wq = _wide(g), a = phase // g.sw, b = phase % g.sw
+    cdef int h0 = (a - g.ph % g.sh + g.sh) % g.sh, w0 = (b - g.pw % g.sw + g.sw) % g.sw
+    h = h0
+    while h < g.H:                      # the rows of this phase, then their columns
+        if g.sw == 1:
+            memcpy(x + h * g.W, xq + (h + g.ph) // g.sh * Wq + g.pw, g.W * sizeof(real))
+        else:
+            q, w = (h + g.ph) // g.sh * Wq + (w0 + g.pw) // g.sw, w0
+            while w < g.W:
+                x[h * g.W + w] = xq[q]
+                q, w = q + 1, w + g.sw
+        h += g.sh
 
 
 cdef void _widen(const real* y, real* wide, Geom g) noexcept nogil:
@@ -526,6 +509,16 @@ cdef inline int _tap(Geom g, int k) noexcept nogil:
     its shift in that plane ((kh*dh) * Wp + kw*dw with unit stride)."""
     cdef int a = (k // g.KW) * g.dh, b = (k % g.KW) * g.dw
     return ((a % g.sh) * g.sw + b % g.sw) * _phase(g) + (a // g.sh) * _wide(g) + b // g.sw
+
+
+cdef inline int _shift(Geom g, int k) noexcept nogil:
+    """Shift of tap k within its phase plane."""
+    return _tap(g, k) % _phase(g)
+
+
+cdef inline int _phase_of(Geom g, int k) noexcept nogil:
+    """Stride phase plane tap k reads."""
+    return _tap(g, k) // _phase(g)
 
 
 cdef inline int _slack(Geom g) noexcept nogil:
@@ -551,16 +544,24 @@ cdef inline Py_ssize_t _forward_scratch(Geom g) noexcept nogil:
     return g.Cg * _padded(g) + _slack(g) + 4 * _round_up(g.OH * _wide(g))
 
 
+cdef inline int _before(Geom g) noexcept nogil:
+    """Zeros before each widened gy plane in _wide_grad_input: the largest tap shift."""
+    cdef int k, most = 0
+    for k in range(g.KH * g.KW):
+        most = max(most, _shift(g, k))
+    return most
+
+
 cdef inline Py_ssize_t _strip(Geom g) noexcept nogil:
-    """Length of one widened gy strip in _wide_grad_input: tap(last) zeros, the wide rows
-    (OH * Wp), zeros to a whole number of tiles of the padded plane."""
-    return _tap(g, g.KH * g.KW - 1) + _round_up(_padded(g))
+    """Length of one widened gy strip in _wide_grad_input: _before zeros, the wide rows
+    (OH * Wq), zeros to a whole number of tiles of a phase plane."""
+    return _before(g) + _round_up(_phase(g))
 
 
 cdef inline Py_ssize_t _grad_input_scratch(Geom g, int Og) noexcept nogil:
-    """Elements of _wide_grad_input's scratch: Og strips, four padded planes, 4*Og*KH*KW
+    """Elements of _wide_grad_input's scratch: Og strips, four phase planes, 4*Og*KH*KW
     gathered weights. Zeroed once: only each strip's wide rows are rewritten."""
-    return Og * _strip(g) + 4 * _round_up(_padded(g)) + 4 * Og * g.KH * g.KW
+    return Og * _strip(g) + 4 * _round_up(_phase(g)) + 4 * Og * g.KH * g.KW
 
 
 cdef inline real _bias(const real* b, int o) noexcept nogil:
@@ -599,31 +600,41 @@ cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, in
 
 
 cdef void _wide_grad_input(const real* gy, real* gx, const real* w, int Og,
-                           const int* offsets, real* scratch, Geom g) noexcept nogil:
-    """_strided_grad_input for unit stride: padded plane c of gx at p is the sum over
-    (output o, tap k) of w[o, c, k] * gy_wide[o][p - tap(k)], in register tiles for
-    four (or two, or one) input planes at a time. Each gy plane is widened into a strip of
-    _strip(g) (offsets: o*strip + tap(last) - tap(k)); scratch as _grad_input_scratch."""
-    cdef int o, c, r, rows, k, kk = g.KH * g.KW, taps = Og * kk, before = _tap(g, kk - 1)
-    cdef Py_ssize_t n = _round_up(_padded(g)), strip = _strip(g)
+                           const int* taps_by_phase, const int* phase_start,
+                           const int* offsets, int before, Py_ssize_t strip, real* scratch,
+                           Geom g) noexcept nogil:
+    """Input planes gx[0..Cg) of one group of one image: the Og gy planes put back at every
+    tap, written whole. Per stride phase of the padded input (one phase with unit stride),
+    with the taps k that read it (taps_by_phase[phase_start[f]:phase_start[f+1]]):
+        gxpad_f[c][p] = sum over outputs o and those taps of w[o, c, k] * gy_wide[o][p - shift(k)]
+    in register tiles for four (or two, or one) input planes at a time, then the phase's
+    pixels go back to gx. Each gy plane is widened into a strip (_strip(g) long, _before(g)
+    zeros first); offsets: the tap list o*strip + before - shift(k), phase by phase;
+    scratch as _grad_input_scratch."""
+    cdef int o, c, r, rows, f, i, count, kk = g.KH * g.KW
+    cdef Py_ssize_t n = _round_up(_phase(g))
     cdef real* gyw = scratch
-    cdef real* gxp = scratch + Og * strip
-    cdef real* weights = gxp + 4 * n
+    cdef real* gxq = scratch + Og * strip
+    cdef real* weights = gxq + 4 * n
     cdef real zeros[4]
     zeros[0] = zeros[1] = zeros[2] = zeros[3] = 0
     for o in range(Og):
         _widen(gy + o * g.OH * g.OW, gyw + o * strip + before, g)
-    c = 0
-    while c < g.Cg:
-        rows = _rows_at(c, g.Cg)
-        for r in range(rows):
-            for o in range(Og):
-                for k in range(kk):
-                    weights[r * taps + o * kk + k] = w[(o * g.Cg + c + r) * kk + k]
-        _tiles(gxp, n, gyw, offsets, weights, taps, taps, n, zeros, rows)
-        for r in range(rows):
-            _crop_plane(gxp + r * n, gx + (c + r) * g.H * g.W, g)
-        c += rows
+    for f in range(g.sh * g.sw):
+        count = phase_start[f + 1] - phase_start[f]
+        c = 0
+        while c < g.Cg:
+            rows = _rows_at(c, g.Cg)
+            for r in range(rows):
+                for o in range(Og):
+                    for i in range(count):
+                        weights[(r * Og + o) * count + i] = \
+                            w[(o * g.Cg + c + r) * kk + taps_by_phase[phase_start[f] + i]]
+            _tiles(gxq, n, gyw, offsets + Og * phase_start[f], weights, Og * count,
+                   Og * count, n, zeros, rows)
+            for r in range(rows):
+                _unpad_phase(gxq + r * n, gx + (c + r) * g.H * g.W, f, g)
+            c += rows
 
 
 cdef void _wide_grad_weight(const real* xp, Py_ssize_t x_step, const real* gyw,
@@ -655,10 +666,6 @@ cdef void _wide_grad_weight(const real* xp, Py_ssize_t x_step, const real* gyw,
                 gw[r * taps + 4 * q + t] += total
 
 
-cdef inline bint _unit_stride(Geom g) noexcept nogil:
-    return g.sh == 1 and g.sw == 1
-
-
 def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
                     const real[::1] b, real[:, :, :, ::1] y, stride, padding, dilation):
     """y[n, o] = b[o] + sum over the group's input planes c and taps of w[o, c] * x[n, c]."""
@@ -686,21 +693,40 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     the taps (every plane of gx is written whole)."""
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, gi, G = g.C // g.Cg, Og = g.O // G
+    cdef int f, k, o, i, count, kk = g.KH * g.KW, phases = g.sh * g.sw, before = _before(g)
+    cdef Py_ssize_t strip = _strip(g)
     cdef real* scratch
     cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    cdef bint wide = _unit_stride(g)
-    cdef int* offsets = _tap_list(g, Og, _strip(g), _tap(g, g.KH * g.KW - 1), -1)
+    # the taps sorted by the phase they read, and each output's tap list in that order
+    cdef int* taps_by_phase = <int*>malloc(kk * sizeof(int))
+    cdef int* phase_start = <int*>calloc(phases + 1, sizeof(int))
+    cdef int* offsets = <int*>malloc(Og * kk * sizeof(int))
+    for k in range(kk):
+        phase_start[_phase_of(g, k) + 1] += 1
+    for f in range(phases):
+        phase_start[f + 1] += phase_start[f]
+    i = 0
+    for f in range(phases):
+        for k in range(kk):
+            if _phase_of(g, k) == f:
+                taps_by_phase[i] = k
+                i += 1
+    for f in range(phases):
+        count = phase_start[f + 1] - phase_start[f]
+        for o in range(Og):
+            for i in range(count):
+                offsets[Og * phase_start[f] + o * count + i] = \
+                    o * strip + before - _shift(g, taps_by_phase[phase_start[f] + i])
     with nogil, parallel(num_threads=nt):
-        scratch = <real*>calloc(_grad_input_scratch(g, Og) if wide else 1, sizeof(real))
+        scratch = <real*>calloc(_grad_input_scratch(g, Og), sizeof(real))
         for t in prange(g.N * G, schedule="dynamic"):
             n, gi = t // G, t % G
-            if wide:
-                _wide_grad_input(&gy[n, gi * Og, 0, 0], &gx[n, gi * g.Cg, 0, 0],
-                                 &w[gi * Og, 0, 0, 0], Og, offsets, scratch, g)
-            else:
-                _strided_grad_input(&gy[n, gi * Og, 0, 0], &gx[n, gi * g.Cg, 0, 0],
-                                    &w[gi * Og, 0, 0, 0], Og, g)
+            _wide_grad_input(&gy[n, gi * Og, 0, 0], &gx[n, gi * g.Cg, 0, 0],
+                             &w[gi * Og, 0, 0, 0], Og, taps_by_phase, phase_start, offsets,
+                             before, strip, scratch, g)
         free(scratch)
+    free(taps_by_phase)
+    free(phase_start)
     free(offsets)
 
 
@@ -851,14 +877,11 @@ cdef bint _direct(Geom g, Part part) noexcept:
     when a group has one input channel (a GEMM with K = KH*KW is all overhead). Otherwise
     while a group has few enough (input, output) channel pairs: past that the GEMMs
     (M = outputs, K = inputs x taps) are large enough for BLAS to run near its peak, and
-    the direct kernels' tap lists outgrow the cache. The input gradient's direct kernel
-    needs unit stride (its strided twin is short axpys)."""
+    the direct kernels' tap lists outgrow the cache."""
     cdef int pairs = g.Cg * (g.O // (g.C // g.Cg))
     if g.Cg == 1:
         return True
-    if part == FORWARD:
-        return pairs <= DIRECT_FORWARD_PAIRS
-    return (part == GRAD_WEIGHT or _unit_stride(g)) and pairs <= DIRECT_BACKWARD_PAIRS
+    return pairs <= (DIRECT_FORWARD_PAIRS if part == FORWARD else DIRECT_BACKWARD_PAIRS)
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups):
