@@ -135,55 +135,63 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 # the tap's input pixels. The divisor of window (i, j) is KH*KW with count_include_pad,
 # else its count of real pixels, rows(i) * cols(j).
 
-cdef double* _inverse_divisors(Win g, bint include_pad) noexcept nogil:
-    """1 / divisor of every window (i, j), as OH*OW doubles (free them): computed once per
+cdef void _inverse_divisors(real* inv, Win g, bint include_pad) noexcept nogil:
+    """inv[i, j] = 1 / divisor of window (i, j), for all OH*OW windows: computed once per
     call for all planes, where a division per output cost more than its adds."""
     cdef int i, j, h0, h1, w0, w1
-    cdef double* inv = <double*>malloc(g.OH * g.OW * sizeof(double))
     for i in range(g.OH):
         _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
         for j in range(g.OW):
             _clip(j * g.sw - g.pw, g.KW, g.W, &w0, &w1)
             inv[i * g.OW + j] = 1.0 / (g.KH * g.KW if include_pad else (h1 - h0) * (w1 - w0))
-    return inv
 
 
-cdef void _avg_plane(const real* src, real* dst, real* rows, real* out, const int* spans,
-                     const double* inv, Win g, bint backward) noexcept nogil:
+cdef inline void _add_row(real* dst, const real* src, int n) noexcept nogil:
+    """dst[:n] += src[:n], through pointers to the rows: written with plane offsets
+    (h * W + w, int arithmetic) GCC compiled this loop to gathers, 3x slower."""
+    cdef int w
+    for w in range(n):
+        dst[w] += src[w]
+
+
+cdef inline void _scale_row(real* dst, Py_ssize_t dst_step, const real* src,
+                            Py_ssize_t src_step, const real* scale, int n) noexcept nogil:
+    """dst[j * dst_step] = src[j * src_step] * scale[j] for j < n."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        dst[0] = src[0] * scale[j]
+        dst += dst_step
+        src += src_step
+
+
+cdef void _avg_plane(const real* src, real* dst, real* row, real* sums, const real* inv,
+                     Win g, bint backward) noexcept nogil:
     """Forward: dst[i, j] = sum(src[window]) * inv[i, j].
     Backward: dst = 0, then dst[window] += src[i, j] * inv[i, j] (the plane is written whole).
-    A window sum is separable: per output row, the forward first adds the window's input
-    rows into ``rows`` (W values, a contiguous loop the compiler vectorises), then sums its
-    columns (``out``, OW values); the backward runs the same two steps in reverse."""
-    cdef int i, j, h, w, kw, h0, h1, lo, hi, off
+    A window sum is separable, and each step is a contiguous loop the compiler vectorises.
+    Per output row i, the forward adds the window's input rows into ``row`` (W + 2pw long,
+    zero borders), then ``sums[v]`` = row[v] + ... + row[v + KW - 1], and output j is
+    sums[j * sw]. The backward runs the same steps in reverse."""
+    cdef int i, j, h, kw, h0, h1, wide = g.W + 2 * g.pw, n = wide - g.KW + 1
     if backward:
         memset(dst, 0, g.H * g.W * sizeof(real))
     for i in range(g.OH):
         _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
-        for w in range(g.W):
-            rows[w] = 0
+        memset(row, 0, wide * sizeof(real))
         if backward:
-            for j in range(g.OW):
-                out[j] = <real>(src[i * g.OW + j] * inv[i * g.OW + j])
+            memset(sums, 0, n * sizeof(real))
+            _scale_row(sums, g.sw, src + i * g.OW, 1, inv + i * g.OW, g.OW)
             for kw in range(g.KW):
-                off, lo, hi = kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
-                for j in range(lo, hi):
-                    rows[off + j * g.sw] += out[j]
+                _add_row(row + kw, sums, n)
             for h in range(h0, h1):
-                for w in range(g.W):
-                    dst[h * g.W + w] += rows[w]
+                _add_row(dst + h * g.W, row + g.pw, g.W)
         else:
             for h in range(h0, h1):
-                for w in range(g.W):
-                    rows[w] += src[h * g.W + w]
-            for j in range(g.OW):
-                out[j] = 0
-            for kw in range(g.KW):
-                off, lo, hi = kw - g.pw, spans[2 * kw], spans[2 * kw + 1]
-                for j in range(lo, hi):
-                    out[j] += rows[off + j * g.sw]
-            for j in range(g.OW):
-                dst[i * g.OW + j] = <real>(out[j] * inv[i * g.OW + j])
+                _add_row(row + g.pw, src + h * g.W, g.W)
+            memcpy(sums, row, n * sizeof(real))
+            for kw in range(1, g.KW):
+                _add_row(sums, row + kw, n)
+            _scale_row(dst + i * g.OW, 1, sums, g.sw, inv + i * g.OW, g.OW)
 
 
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
@@ -192,16 +200,15 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     cdef Py_ssize_t t, C = src.shape[1]
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
-    cdef real* rows
-    cdef int* spans = _column_spans(g)
-    cdef double* inv = _inverse_divisors(g, include_pad)
+    cdef real* row
+    cdef real* inv = <real*>malloc(g.OH * g.OW * sizeof(real))
+    _inverse_divisors(inv, g, include_pad)
     with nogil, parallel(num_threads=nt):
-        rows = <real*>malloc((g.W + g.OW) * sizeof(real))
+        row = <real*>malloc(2 * (g.W + 2 * g.pw) * sizeof(real))
         for t in prange(src.shape[0] * C, schedule="static"):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows, rows + g.W,
-                       spans, inv, g, backward)
-        free(rows)
-    free(spans)
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], row,
+                       row + g.W + 2 * g.pw, inv, g, backward)
+        free(row)
     free(inv)
 
 
