@@ -139,12 +139,12 @@ def scalar_cases(cfg):
 
 def fused_hinge_step(params, points, labels):
     """The same step written with gradlite.Value's n-ary ops: each neuron is one
-    ``Value.dot`` node plus its bias, and the loss is one ``Value.sum`` node."""
+    ``Value.dot`` node (bias included), and the loss is one ``Value.sum`` node."""
     losses = []
     for (x0, x1), label in zip(points, labels):
         x = [gradlite.Value(x0), gradlite.Value(x1)]
         for i, layer in enumerate(params):
-            x = [gradlite.Value.dot(w, x) + b for w, b in layer]
+            x = [gradlite.Value.dot(w, x, b) for w, b in layer]
             if i < len(params) - 1:
                 x = [v.relu() for v in x]
         losses.append((1 + -label * x[0]).relu())

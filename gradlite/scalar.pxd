@@ -24,3 +24,5 @@ cdef double _sum_of_products(list a, list b)
 @cython.locals(node=Value, child=Value, i=Py_ssize_t, search=long,
                order=list, stack=list, next_input=list)
 cdef list _topological_order(Value root)
+
+cdef Value _value(x)

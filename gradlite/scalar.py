@@ -70,11 +70,15 @@ class Value:
         return Value(math.fsum(v.data for v in values), tuple(values), (1.0,) * len(values), "sum")
 
     @staticmethod
-    def dot(weights, inputs):        # d(sum w_i x_i)/dw_i = x_i, d(...)/dx_i = w_i
-        """One node for sum_i w_i x_i; ``weights`` and ``inputs`` are lists of Values."""
+    def dot(weights, inputs, bias=None):  # d/dw_i = x_i, d/dx_i = w_i, d/db = 1
+        """One node for b + sum_i w_i x_i, a neuron before its activation: ``weights``
+        and ``inputs`` are lists of Values, ``bias`` a Value (or None: no b)."""
         w_data, x_data = _data(weights), _data(inputs)
-        return Value(_sum_of_products(w_data, x_data), (*weights, *inputs),
-                     (*x_data, *w_data), "dot")
+        total = _sum_of_products(w_data, x_data)
+        if bias is None:
+            return Value(total, (*weights, *inputs), (*x_data, *w_data), "dot")
+        return Value(total + bias.data, (*weights, *inputs, bias), (*x_data, *w_data, 1.0),
+                     "dot")
 
     def backward(self):
         """Set ``.grad`` of every Value this one depends on to d(self)/d(that):

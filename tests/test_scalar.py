@@ -165,7 +165,7 @@ def _mlp_step(engine, seed):
     for _ in range(4):
         x = [engine(rng.uniform(-2, 2)), engine(rng.uniform(-2, 2))]
         for depth, layer in enumerate(layers):
-            x = [engine.dot(w, x) + b for w, b in layer]
+            x = [engine.dot(w, x, b) if depth else engine.dot(w, x) + b for w, b in layer]
             if depth < len(layers) - 1:
                 x = [v.relu() if k % 2 else v.tanh() * v for k, v in enumerate(x)]
         losses.append((1 - rng.choice((-1.0, 1.0)) * x[0]).relu())
@@ -205,3 +205,13 @@ def test_backward_from_a_subgraph_then_the_whole_graph():
     assert (a.grad, b.grad) == (3.0, 2.0)
     outer.backward()
     assert (a.grad, b.grad) == (2 * 2.0 * 3.0, 2.0 * 2.0 + 1)
+
+
+def test_dot_with_a_bias_is_one_node():
+    w, x, b = [Value(2.0), Value(-1.0)], [Value(3.0), Value(4.0)], Value(0.5)
+    d = Value.dot(w, x, b)
+    assert d.data == 2.0 * 3.0 - 4.0 + 0.5 and len(d._prev) == 5
+    (d * d).backward()
+    assert b.grad == 2 * d.data
+    assert [v.grad for v in w] == [2 * d.data * 3.0, 2 * d.data * 4.0]
+    assert [v.grad for v in x] == [2 * d.data * 2.0, 2 * d.data * -1.0]
