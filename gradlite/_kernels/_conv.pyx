@@ -935,15 +935,16 @@ def _gemm_backward(x, w, gy, stride, padding, dilation, groups, bint grad_input,
         gx = np.zeros_like(x)
         wt = w.reshape(groups, O // groups, -1).transpose(0, 2, 1)
     if grad_weight:
-        gw = np.zeros((groups, O // groups, chunks.K), dtype=x.dtype)
-        gw_part = np.empty_like(gw)
+        gw = np.zeros(w.shape, dtype=x.dtype)   # summed through a grouped view of it
+        gw_groups = gw.reshape(groups, O // groups, chunks.K)
+        gw_part = np.empty_like(gw_groups)
     for n0, n1, cols, rows in chunks:
         _nchw_to_rows(gy[n0:n1], rows)
         if grad_weight:
             _im2col(x[n0:n1], cols, stride, padding, dilation, w.shape)
-            gw += np.matmul(chunks.grouped(rows), chunks.grouped(cols).transpose(0, 2, 1),
-                            out=gw_part)
+            gw_groups += np.matmul(chunks.grouped(rows), chunks.grouped(cols).transpose(0, 2, 1),
+                                   out=gw_part)
         if grad_input:
             np.matmul(wt, chunks.grouped(rows), out=chunks.grouped(cols))
             _col2im(cols, gx[n0:n1], stride, padding, dilation, w.shape)
-    return gx, None if gw is None else gw.reshape(w.shape)
+    return gx, gw

@@ -124,9 +124,10 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
     """gx[n, c, argmax] += grad_y: each output's gradient goes to the pixel that won."""
     N, C = x_shape[:2]
     gy = np.ascontiguousarray(grad_y).reshape(N * C, -1)
-    gx = np.empty((N * C, x_shape[2] * x_shape[3]), dtype=gy.dtype)
-    _max_backward(gy, np.ascontiguousarray(argmax, dtype=np.int32).reshape(N * C, -1), gx)
-    return gx.reshape(x_shape)
+    gx = np.empty(x_shape, dtype=gy.dtype)      # returned whole, not as a view: autograd
+    _max_backward(gy, np.ascontiguousarray(argmax, dtype=np.int32).reshape(N * C, -1),
+                  gx.reshape(N * C, -1))        # can then keep it as .grad without a copy
+    return gx
 
 
 # ------------------------------------------------------------------------------ avg
