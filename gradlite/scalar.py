@@ -143,17 +143,20 @@ def _topological_order(root):
     order, stack, next_input = [], [root], [0]
     while stack:
         node, i = stack[-1], next_input[-1]
-        if i == len(node._prev):
+        while i < len(node._prev):       # skip the inputs already reached
+            child = node._prev[i]
+            if child._seen != search:
+                break
+            i += 1
+        else:                            # none left: node is finished
             order.append(node)
             stack.pop()
             next_input.pop()
             continue
+        child._seen = search             # visit its next new input
         next_input[-1] = i + 1
-        child = node._prev[i]
-        if child._seen != search:
-            child._seen = search
-            stack.append(child)
-            next_input.append(0)
+        stack.append(child)
+        next_input.append(0)
     return order
 
 
