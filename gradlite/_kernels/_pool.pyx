@@ -8,7 +8,7 @@ The window of output (i, j) covers input rows [i*S - P, i*S - P + K) clipped to
 import numpy as np
 
 from cython.parallel cimport parallel, prange
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from libc.stdint cimport int32_t
 
@@ -165,51 +165,58 @@ cdef inline void _scale_row(real* dst, Py_ssize_t dst_step, const real* src,
         src += src_step
 
 
-cdef void _avg_plane(const real* src, real* dst, real* row, real* sums, const real* inv,
+cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const real* inv,
                      Win g, bint backward) noexcept nogil:
     """Forward: dst[i, j] = sum(src[window]) * inv[i, j].
     Backward: dst = 0, then dst[window] += src[i, j] * inv[i, j] (the plane is written whole).
     A window sum is separable, and each step is a contiguous loop the compiler vectorises.
-    Per output row i, the forward adds the window's input rows into ``row`` (W + 2pw long,
-    zero borders), then ``sums[v]`` = row[v] + ... + row[v + KW - 1], and output j is
-    sums[j * sw]. The backward runs the same steps in reverse."""
-    cdef int i, j, h, kw, h0, h1, wide = g.W + 2 * g.pw, n = wide - g.KW + 1
+    The forward adds each window's input rows into row i of ``rows`` (OH rows, W + 2pw
+    long, zero borders), then slides a KW-wide sum along all of ``rows`` at once
+    (``sums``; the sums that straddle two rows are never read), and output (i, j) is
+    sums[i, j * sw]. The backward runs the same steps in reverse. ``rows`` and ``sums``
+    come zeroed once; each call rewrites only what it reads back."""
+    cdef int i, h, kw, h0, h1, wide = g.W + 2 * g.pw
+    cdef Py_ssize_t n = g.OH * wide - g.KW + 1
     if backward:
+        for i in range(g.OH):
+            _scale_row(sums + i * wide, g.sw, src + i * g.OW, 1, inv + i * g.OW, g.OW)
+        memcpy(rows, sums, n * sizeof(real))
+        memset(rows + n, 0, (g.KW - 1) * sizeof(real))
+        for kw in range(1, g.KW):
+            _add_row(rows + kw, sums, n)
         memset(dst, 0, g.H * g.W * sizeof(real))
-    for i in range(g.OH):
-        _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
-        memset(row, 0, wide * sizeof(real))
-        if backward:
-            memset(sums, 0, n * sizeof(real))
-            _scale_row(sums, g.sw, src + i * g.OW, 1, inv + i * g.OW, g.OW)
-            for kw in range(g.KW):
-                _add_row(row + kw, sums, n)
+        for i in range(g.OH):
+            _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
             for h in range(h0, h1):
-                _add_row(dst + h * g.W, row + g.pw, g.W)
-        else:
-            for h in range(h0, h1):
-                _add_row(row + g.pw, src + h * g.W, g.W)
-            memcpy(sums, row, n * sizeof(real))
-            for kw in range(1, g.KW):
-                _add_row(sums, row + kw, n)
-            _scale_row(dst + i * g.OW, 1, sums, g.sw, inv + i * g.OW, g.OW)
+                _add_row(dst + h * g.W, rows + i * wide + g.pw, g.W)
+    else:
+        for i in range(g.OH):
+            _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
+            memcpy(rows + i * wide + g.pw, src + h0 * g.W, g.W * sizeof(real))
+            for h in range(h0 + 1, h1):
+                _add_row(rows + i * wide + g.pw, src + h * g.W, g.W)
+        memcpy(sums, rows, n * sizeof(real))
+        for kw in range(1, g.KW):
+            _add_row(sums, rows + kw, n)
+        for i in range(g.OH):
+            _scale_row(dst + i * g.OW, 1, sums + i * wide, g.sw, inv + i * g.OW, g.OW)
 
 
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
          stride, padding, bint include_pad, bint backward):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
-    cdef Py_ssize_t t, C = src.shape[1]
+    cdef Py_ssize_t t, C = src.shape[1], size = g.OH * (g.W + 2 * g.pw)
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
-    cdef real* row
+    cdef real* rows
     cdef real* inv = <real*>malloc(g.OH * g.OW * sizeof(real))
     _inverse_divisors(inv, g, include_pad)
     with nogil, parallel(num_threads=nt):
-        row = <real*>malloc(2 * (g.W + 2 * g.pw) * sizeof(real))
+        rows = <real*>calloc(2 * size, sizeof(real))
         for t in prange(src.shape[0] * C, schedule="static"):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], row,
-                       row + g.W + 2 * g.pw, inv, g, backward)
-        free(row)
+            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows, rows + size,
+                       inv, g, backward)
+        free(rows)
     free(inv)
 
 
