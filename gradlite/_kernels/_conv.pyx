@@ -459,41 +459,60 @@ cdef inline int _padded(Geom g) noexcept nogil:
     return g.sh * g.sw * _phase(g)
 
 
+cdef inline void _every(real* dst, const real* src, int step, int n) noexcept nogil:
+    """dst[k] = src[k * step] for k < n; steps 1 and 2 get their own loops, which the
+    compiler vectorises (a run-time step compiles to gathers)."""
+    cdef int k
+    if step == 1:
+        memcpy(dst, src, n * sizeof(real))
+    elif step == 2:
+        for k in range(n):
+            dst[k] = src[2 * k]
+    else:
+        for k in range(n):
+            dst[k] = src[k * step]
+
+
 cdef void _pad_plane(const real* x, real* xp, Geom g) noexcept nogil:
     """xp = x with a zero border of (ph, pw), split into its stride phases: padded pixel
     (u, v) goes to phase (u % sh) * sw + v % sw, at (u // sh, v // sw)."""
-    cdef int h, w, u, b, q, Wq = _wide(g), P = _phase(g)
-    cdef real* row
+    cdef int h, a, r, b, w0, q0, count, Wq = _wide(g), P = _phase(g)
     memset(xp, 0, _padded(g) * sizeof(real))
-    for h in range(g.H):
-        u = h + g.ph
-        row = xp + (u % g.sh) * g.sw * P + (u // g.sh) * Wq
-        if g.sw == 1:
-            memcpy(row + g.pw, x + h * g.W, g.W * sizeof(real))
-            continue
-        b, q = g.pw % g.sw, g.pw // g.sw        # column v = w + pw: phase b, position q
-        for w in range(g.W):
-            row[b * P + q] = x[h * g.W + w]
-            b += 1
-            if b == g.sw:
-                b, q = 0, q + 1
+    for b in range(g.sw):                       # the columns w with (w + pw) % sw == b
+        w0 = (b - g.pw % g.sw + g.sw) % g.sw
+        q0, count = (w0 + g.pw) // g.sw, (g.W - w0 + g.sw - 1) // g.sw
+        a, r = g.ph % g.sh, g.ph // g.sh        # padded row h + ph: phase a, row r
+        for h in range(g.H):
+            _every(xp + (a * g.sw + b) * P + r * Wq + q0, x + h * g.W + w0, g.sw, count)
+            a += 1                              # (no division per row: they were most
+            if a == g.sh:                       # of this function's time)
+                a, r = 0, r + 1
+
+
+cdef inline void _scatter_every(real* dst, int step, const real* src, int n) noexcept nogil:
+    """dst[k * step] = src[k] for k < n: the adjoint of _every."""
+    cdef int k
+    if step == 1:
+        memcpy(dst, src, n * sizeof(real))
+    elif step == 2:
+        for k in range(n):
+            dst[2 * k] = src[k]
+    else:
+        for k in range(n):
+            dst[k * step] = src[k]
 
 
 cdef void _unpad_phase(const real* xq, real* x, int phase, Geom g) noexcept nogil:
     """The pixels of x (H, W) in stride phase `phase` = their places in the phase plane xq:
     the adjoint of _pad_plane's copy, one phase at a time (all of x with unit stride)."""
-    cdef int h, w, q, Wq = _wide(g), a = phase // g.sw, b = phase % g.sw
+    cdef int h, Wq = _wide(g), a = phase // g.sw, b = phase % g.sw
     cdef int h0 = (a - g.ph % g.sh + g.sh) % g.sh, w0 = (b - g.pw % g.sw + g.sw) % g.sw
+    cdef int count = (g.W - w0 + g.sw - 1) // g.sw
+    cdef const real* row = xq + (h0 + g.ph) // g.sh * Wq + (w0 + g.pw) // g.sw
     h = h0
-    while h < g.H:                      # the rows of this phase, then their columns
-        if g.sw == 1:
-            memcpy(x + h * g.W, xq + (h + g.ph) // g.sh * Wq + g.pw, g.W * sizeof(real))
-        else:
-            q, w = (h + g.ph) // g.sh * Wq + (w0 + g.pw) // g.sw, w0
-            while w < g.W:
-                x[h * g.W + w] = xq[q]
-                q, w = q + 1, w + g.sw
-        h += g.sh
+    while h < g.H:                      # the rows of this phase, one phase row apart
+        _scatter_every(x + h * g.W + w0, g.sw, row, count)
+        h, row = h + g.sh, row + Wq
 
 
 cdef void _widen(const real* y, real* wide, Geom g) noexcept nogil:
