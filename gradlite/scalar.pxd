@@ -8,7 +8,7 @@ cimport cython
 cdef class Value:
     cdef public double data, grad
     cdef public tuple _prev, _local
-    cdef public str _op, label
+    cdef public object _op, label
     cdef public long _seen
 
     @cython.locals(order=list, v=Value, child=Value, i=Py_ssize_t, local=double)

@@ -173,10 +173,13 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
     The forward adds each window's input rows into row i of ``rows`` (OH rows, W + 2pw
     long, zero borders), then slides a KW-wide sum along all of ``rows`` at once
     (``sums``; the sums that straddle two rows are never read), and output (i, j) is
-    sums[i, j * sw]. The backward runs the same steps in reverse. ``rows`` and ``sums``
-    come zeroed once; each call rewrites only what it reads back."""
+    sums[i, j * sw]. The backward runs the same steps in reverse, and when the windows
+    tile the rows (stride = kernel height, no row padding) copies each gradient row to
+    its input rows instead of zeroing the plane and adding. ``rows`` and ``sums`` come
+    zeroed once; each call rewrites only what it reads back."""
     cdef int i, h, kw, h0, h1, wide = g.W + 2 * g.pw
     cdef Py_ssize_t n = g.OH * wide - g.KW + 1
+    cdef bint tiled = g.sh == g.KH and g.ph == 0
     if backward:
         for i in range(g.OH):
             _scale_row(sums + i * wide, g.sw, src + i * g.OW, 1, inv + i * g.OW, g.OW)
@@ -184,6 +187,12 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
         memset(rows + n, 0, (g.KW - 1) * sizeof(real))
         for kw in range(1, g.KW):
             _add_row(rows + kw, sums, n)
+        if tiled:                       # each input row is in one window, or none
+            for i in range(g.OH):
+                for h in range(i * g.sh, i * g.sh + g.KH):
+                    memcpy(dst + h * g.W, rows + i * wide + g.pw, g.W * sizeof(real))
+            memset(dst + g.OH * g.KH * g.W, 0, (g.H - g.OH * g.KH) * g.W * sizeof(real))
+            return
         memset(dst, 0, g.H * g.W * sizeof(real))
         for i in range(g.OH):
             _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
