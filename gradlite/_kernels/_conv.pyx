@@ -2,11 +2,10 @@
 
 Two strategies, both exact re-arrangements of the reference sums:
 
-* **im2col + GEMM** (strides above 1, and the backward of large unit-stride layers
-  with many outputs per group; see _direct). For a chunk of images, ``cols``
-  has shape (C*KH*KW, B*OH*OW): row ``(c, kh, kw)``, column ``(n, i, j)`` holds the
-  input pixel that tap reads (0 for padding). Then, per group, with W the weight as
-  an (O, C*KH*KW) matrix:
+* **im2col + GEMM** (layers with many channels per group; see _direct). For a chunk
+  of images, ``cols`` has shape (C*KH*KW, B*OH*OW): row ``(c, kh, kw)``, column
+  ``(n, i, j)`` holds the input pixel that tap reads (0 for padding). Then, per group,
+  with W the weight as an (O, C*KH*KW) matrix:
 
       forward      Y  = W @ cols                      (O, B*OH*OW), then -> NCHW + bias
       grad weight  gW += gY @ cols.T
@@ -16,10 +15,10 @@ Two strategies, both exact re-arrangements of the reference sums:
   ``cols`` in parallel over (image, channel) planes with the GIL released. Chunks of
   about CHUNK_BYTES bound the memory the columns take.
 
-* **direct** (unit stride, and any conv with one input channel per group: depthwise
-  convs, a 1-channel first layer): no columns at all, each output plane is a sum of
-  shifted, scaled input planes. With unit stride these sums run in register tiles
-  over "wide rows" (see the section below); other strides use short axpys.
+* **direct** (few channels per group, and any conv with one input channel per group:
+  depthwise convs, a 1-channel first layer): no columns at all, each output plane is a
+  sum of shifted, scaled input planes, run in register tiles over "wide rows" (see the
+  section below); strides above 1 first split the padded input into its stride phases.
 
 Loops run with the GIL released, ``prange`` over planes; the BLAS calls (numpy
 matmul) release the GIL themselves and use OpenBLAS's own threads.
