@@ -25,7 +25,6 @@ else:
     OPENMP_COMPILE, OPENMP_LINK = ["-fopenmp"], ["-fopenmp"]
 
 
-
 def compiler_accepts(flag):
     """Whether the C compiler setuptools will use compiles an empty file with ``flag``."""
     from setuptools._distutils.ccompiler import new_compiler
@@ -47,8 +46,9 @@ TARGET = [] if PORTABLE or sys.platform == "win32" or not compiler_accepts("-mar
     else ["-march=native"]
 
 # Plain Python modules that Cython also compiles: the .py stays the source to read
-# (and runs as is when uncompiled); a .pxd next to it declares the C types. The
-# scalar engine's step runs ~5x faster compiled.
+# (and runs as is when uncompiled); a .pxd next to it declares the C types. Compiled,
+# the scalar engine runs the micrograd demo's step ~3x faster (13x the closure
+# baseline, against ~4x interpreted).
 PURE_PYTHON_COMPILED = ["scalar"]
 
 extensions = [
