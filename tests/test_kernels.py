@@ -139,6 +139,20 @@ def test_avg_pool2d_matches_reference(case, dtype, include_pad, data):
           R.avg_pool2d_backward(gy, shape, **args, count_include_pad=include_pad), dtype)
 
 
+@given(pairs(1, 4), pairs(1, 9), st.integers(1, 3), dtypes, st.data())
+def test_avg_pool2d_tiling_windows_match_reference(kernel, extra, planes, dtype, data):
+    """stride = kernel, no padding: the compiled tiled path (2x2 has its own), with rows
+    and columns left over that no window reaches."""
+    shape = (planes, 2, kernel[0] + extra[0] - 1, kernel[1] + extra[1] - 1)
+    args = dict(kernel=kernel, stride=kernel, padding=(0, 0))
+    x = draw(data, shape, dtype)
+    y = K.avg_pool2d_forward(x, **args)
+    close(y, R.avg_pool2d_forward(x, **args), dtype)
+    gy = draw(data, y.shape, dtype)
+    close(K.avg_pool2d_backward(gy, shape, **args), R.avg_pool2d_backward(gy, shape, **args),
+          dtype)
+
+
 @given(st.integers(1, 9), st.integers(1, 9), pairs(1, 9), dtypes, st.data())
 def test_adaptive_avg_pool2d_matches_reference(h, w, out, dtype, data):
     x = draw(data, (2, 3, h, w), dtype)

@@ -131,10 +131,95 @@ def max_pool2d_backward(grad_y, argmax, x_shape):
 
 
 # ------------------------------------------------------------------------------ avg
-# Both directions sweep the taps over whole output rows: forward adds the tap's input
-# pixels into the output row, backward adds the (scaled) output-gradient row back onto
-# the tap's input pixels. The divisor of window (i, j) is KH*KW with count_include_pad,
-# else its count of real pixels, rows(i) * cols(j).
+# A window sum is separable: the sum of each window's rows, then of its columns. Each
+# step below is a contiguous loop over a row or a whole plane, which the compiler
+# vectorises. The divisor of window (i, j) is KH*KW with count_include_pad, else its
+# count of real pixels, rows(i) * cols(j).
+#
+# When the windows tile the plane (stride = kernel, no padding: the usual 2x2 pooling),
+# every pixel is in at most one window and every divisor is KH*KW. The forward sums each
+# window's KH rows, then runs of KW columns over the whole plane at once; the backward
+# spreads each scaled gradient over KW columns and copies that row to the KH input rows.
+# The 2x2 case calls the inlined helpers with literal sizes: their short inner loops
+# unroll and the rest vectorises (2x faster than with the sizes as variables).
+
+cdef inline void _column_sums(real* dst, const real* src, Py_ssize_t step, int k,
+                              int n) noexcept nogil:
+    """dst[w] = src[w] + src[step + w] + ... + src[(k-1)*step + w] for w < n (k >= 1):
+    the sum of k rows ``step`` apart. Rows are addressed through pointers: with
+    h * W + w int offsets, GCC compiled such loops to gathers, 3x slower."""
+    cdef int w, r
+    cdef real s
+    for w in range(n):
+        s = src[w]
+        for r in range(1, k):
+            s = s + src[r * step + w]
+        dst[w] = s
+
+
+cdef inline void _group_sums(real* dst, const real* src, int k, real scale,
+                             Py_ssize_t n) noexcept nogil:
+    """dst[j] = scale * (src[j*k] + ... + src[j*k + k-1]) for j < n: sums of runs of k."""
+    cdef Py_ssize_t j
+    cdef int b
+    cdef real s
+    for j in range(n):
+        s = src[j * k]
+        for b in range(1, k):
+            s = s + src[j * k + b]
+        dst[j] = s * scale
+
+
+cdef inline void _spread(real* dst, Py_ssize_t step, const real* src, int kh, int kw,
+                         real scale, int n) noexcept nogil:
+    """dst[a*step + j*kw + b] = scale * src[j] for j < n, a < kh, b < kw: each value
+    copied over a kh x kw block of rows ``step`` apart (the adjoint of _column_sums
+    then _group_sums)."""
+    cdef int j, a, b
+    cdef real v
+    for j in range(n):
+        v = src[j] * scale
+        for a in range(kh):
+            for b in range(kw):
+                dst[a * step + j * kw + b] = v
+
+
+cdef inline void _tiled_forward(const real* src, real* dst, real* rows, Win g, int kh,
+                                int kw) noexcept nogil:
+    """dst[i, j] = sum(src[window]) / (kh*kw), for windows that tile the plane. ``rows``
+    holds the OH window-row sums, OW*kw long each, back to back, so that one run of
+    group sums covers the whole plane."""
+    cdef int i, wide = g.OW * kw
+    for i in range(g.OH):
+        _column_sums(rows + i * wide, src + i * kh * g.W, g.W, kh, wide)
+    _group_sums(dst, rows, kw, <real>1 / (kh * kw), g.OH * g.OW)
+
+
+cdef inline void _tiled_backward(const real* src, real* dst, Win g, int kh,
+                                 int kw) noexcept nogil:
+    """dst[window (i, j)] = src[i, j] / (kh*kw), and 0 where no window reaches (the
+    plane is written whole)."""
+    cdef int i, h, wide = g.OW * kw
+    for i in range(g.OH):
+        _spread(dst + i * kh * g.W, g.W, src + i * g.OW, kh, kw, <real>1 / (kh * kw), g.OW)
+        if wide < g.W:
+            for h in range(i * kh, i * kh + kh):
+                memset(dst + h * g.W + wide, 0, (g.W - wide) * sizeof(real))
+    memset(dst + g.OH * kh * g.W, 0, (g.H - g.OH * kh) * g.W * sizeof(real))
+
+
+cdef void _tiled_plane(const real* src, real* dst, real* rows, Win g,
+                       bint backward) noexcept nogil:
+    if g.KH == 2 and g.KW == 2:
+        if backward:
+            _tiled_backward(src, dst, g, 2, 2)
+        else:
+            _tiled_forward(src, dst, rows, g, 2, 2)
+    elif backward:
+        _tiled_backward(src, dst, g, g.KH, g.KW)
+    else:
+        _tiled_forward(src, dst, rows, g, g.KH, g.KW)
+
 
 cdef void _inverse_divisors(real* inv, Win g, bint include_pad) noexcept nogil:
     """inv[i, j] = 1 / divisor of window (i, j), for all OH*OW windows: computed once per
@@ -148,8 +233,7 @@ cdef void _inverse_divisors(real* inv, Win g, bint include_pad) noexcept nogil:
 
 
 cdef inline void _add_row(real* dst, const real* src, int n) noexcept nogil:
-    """dst[:n] += src[:n], through pointers to the rows: written with plane offsets
-    (h * W + w, int arithmetic) GCC compiled this loop to gathers, 3x slower."""
+    """dst[:n] += src[:n]."""
     cdef int w
     for w in range(n):
         dst[w] += src[w]
@@ -167,19 +251,15 @@ cdef inline void _scale_row(real* dst, Py_ssize_t dst_step, const real* src,
 
 cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const real* inv,
                      Win g, bint backward) noexcept nogil:
-    """Forward: dst[i, j] = sum(src[window]) * inv[i, j].
+    """Any windows. Forward: dst[i, j] = sum(src[window]) * inv[i, j].
     Backward: dst = 0, then dst[window] += src[i, j] * inv[i, j] (the plane is written whole).
-    A window sum is separable, and each step is a contiguous loop the compiler vectorises.
-    The forward adds each window's input rows into row i of ``rows`` (OH rows, W + 2pw
+    The forward sums each window's input rows into row i of ``rows`` (OH rows, W + 2pw
     long, zero borders), then slides a KW-wide sum along all of ``rows`` at once
     (``sums``; the sums that straddle two rows are never read), and output (i, j) is
-    sums[i, j * sw]. The backward runs the same steps in reverse, and when the windows
-    tile the rows (stride = kernel height, no row padding) copies each gradient row to
-    its input rows instead of zeroing the plane and adding. ``rows`` and ``sums`` come
-    zeroed once; each call rewrites only what it reads back."""
+    sums[i, j * sw]. The backward runs the same steps in reverse. ``rows`` and ``sums``
+    come zeroed once; each call rewrites only what it reads back."""
     cdef int i, h, kw, h0, h1, wide = g.W + 2 * g.pw
     cdef Py_ssize_t n = g.OH * wide - g.KW + 1
-    cdef bint tiled = g.sh == g.KH and g.ph == 0
     if backward:
         for i in range(g.OH):
             _scale_row(sums + i * wide, g.sw, src + i * g.OW, 1, inv + i * g.OW, g.OW)
@@ -187,12 +267,6 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
         memset(rows + n, 0, (g.KW - 1) * sizeof(real))
         for kw in range(1, g.KW):
             _add_row(rows + kw, sums, n)
-        if tiled:                       # each input row is in one window, or none
-            for i in range(g.OH):
-                for h in range(i * g.sh, i * g.sh + g.KH):
-                    memcpy(dst + h * g.W, rows + i * wide + g.pw, g.W * sizeof(real))
-            memset(dst + g.OH * g.KH * g.W, 0, (g.H - g.OH * g.KH) * g.W * sizeof(real))
-            return
         memset(dst, 0, g.H * g.W * sizeof(real))
         for i in range(g.OH):
             _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
@@ -201,9 +275,7 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
     else:
         for i in range(g.OH):
             _clip(i * g.sh - g.ph, g.KH, g.H, &h0, &h1)
-            memcpy(rows + i * wide + g.pw, src + h0 * g.W, g.W * sizeof(real))
-            for h in range(h0 + 1, h1):
-                _add_row(rows + i * wide + g.pw, src + h * g.W, g.W)
+            _column_sums(rows + i * wide + g.pw, src + h0 * g.W, g.W, h1 - h0, g.W)
         memcpy(sums, rows, n * sizeof(real))
         for kw in range(1, g.KW):
             _add_row(sums, rows + kw, n)
@@ -214,6 +286,7 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
          stride, padding, bint include_pad, bint backward):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
+    cdef bint tiled = g.sh == g.KH and g.sw == g.KW and g.ph == 0 and g.pw == 0
     cdef Py_ssize_t t, C = src.shape[1], size = g.OH * (g.W + 2 * g.pw)
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
@@ -223,8 +296,12 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     with nogil, parallel(num_threads=nt):
         rows = <real*>calloc(2 * size, sizeof(real))
         for t in prange(src.shape[0] * C, schedule="static"):
-            _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows, rows + size,
-                       inv, g, backward)
+            if tiled:
+                _tiled_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows, g,
+                             backward)
+            else:
+                _avg_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], rows,
+                           rows + size, inv, g, backward)
         free(rows)
     free(inv)
 
