@@ -139,13 +139,20 @@ def test_avg_pool2d_matches_reference(case, dtype, include_pad, data):
           R.avg_pool2d_backward(gy, shape, **args, count_include_pad=include_pad), dtype)
 
 
-@given(pairs(1, 4), pairs(1, 9), st.integers(1, 3), dtypes, st.data())
-def test_avg_pool2d_tiling_windows_match_reference(kernel, extra, planes, dtype, data):
-    """stride = kernel, no padding: the compiled tiled path (2x2 has its own), with rows
-    and columns left over that no window reaches."""
+@given(pairs(1, 4), pairs(1, 9), st.integers(1, 3), dtypes, st.booleans(), st.data())
+def test_pooling_with_tiling_windows_matches_reference(kernel, extra, planes, dtype, ties, data):
+    """stride = kernel, no padding: the compiled tiled paths (2x2 has its own), with rows
+    and columns left over that no window reaches; ``ties``: small integers, so windows
+    hold equal maxima and the argmax must be the first in row-major order."""
     shape = (planes, 2, kernel[0] + extra[0] - 1, kernel[1] + extra[1] - 1)
     args = dict(kernel=kernel, stride=kernel, padding=(0, 0))
     x = draw(data, shape, dtype)
+    if ties:
+        x = np.round(x).astype(dtype)
+    y, arg = K.max_pool2d_forward(x, **args)
+    y_ref, arg_ref = R.max_pool2d_forward(x, **args)
+    close(y, y_ref, dtype)
+    np.testing.assert_array_equal(arg, arg_ref)
     y = K.avg_pool2d_forward(x, **args)
     close(y, R.avg_pool2d_forward(x, **args), dtype)
     gy = draw(data, y.shape, dtype)
