@@ -41,7 +41,8 @@ ctypedef fused real:
 
 cdef struct Geom:
     # input (N, C, H, W), weight (O, Cg, KH, KW), output (N, O, OH, OW), per-axis S, P, D;
-    # the stride phase planes of the padded input: Hq x Wq each (see _pad_plane)
+    # the stride phase planes of the padded input: Hq x Wq each (see _pad_plane), Wq =
+    # ceil((W + 2pw) / sw) also the length of wide output rows (W + 2pw for unit stride)
     int N, C, H, W, O, Cg, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, Hq, Wq
 
 
@@ -65,12 +66,6 @@ cdef Geom _geom_of(conv):
 
 cdef tuple _s4(Py_ssize_t* shape):
     return (shape[0], shape[1], shape[2], shape[3])
-
-
-cdef inline int _wide(Geom g) noexcept nogil:
-    """Wq = ceil((W + 2pw) / sw): the row length of the (phase) planes and of wide output
-    rows; W + 2pw for unit stride."""
-    return g.Wq
 
 
 cdef inline int _phase(Geom g) noexcept nogil:
@@ -437,8 +432,8 @@ cdef extern from *:
                          Py_ssize_t) noexcept nogil
 
 
-cdef inline Py_ssize_t _round_up(Py_ssize_t n) noexcept nogil:
-    return (n + LANES - 1) // LANES * LANES
+cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t multiple=LANES) noexcept nogil:
+    return (n + multiple - 1) // multiple * multiple
 
 
 cdef inline void _tiles(real* out, Py_ssize_t out_step, const real* src, const int* offsets,
@@ -482,65 +477,61 @@ cdef inline int _padded(Geom g) noexcept nogil:
     return g.sh * g.sw * _phase(g)
 
 
-cdef inline void _every(real* dst, const real* src, int step, int n) noexcept nogil:
-    """dst[k] = src[k * step] for k < n; steps 1 and 2 get their own loops, which the
-    compiler vectorises (a run-time step compiles to gathers)."""
+cdef inline void _strided(real* dst, int dst_step, const real* src, int src_step,
+                          int n) noexcept nogil:
     cdef int k
-    if step == 1:
+    for k in range(n):
+        dst[k * dst_step] = src[k * src_step]
+
+
+cdef inline void _copy_every(real* dst, int dst_step, const real* src, int src_step,
+                             int n) noexcept nogil:
+    """dst[k * dst_step] = src[k * src_step] for k < n, one of the steps being 1: every
+    step-th pixel gathered, or scattered back. Steps 1 and 2 get loops with literal steps,
+    which the compiler vectorises (a run-time step compiles to gathers)."""
+    if dst_step == 1 and src_step == 1:
         memcpy(dst, src, n * sizeof(real))
-    elif step == 2:
-        for k in range(n):
-            dst[k] = src[2 * k]
+    elif dst_step == 1 and src_step == 2:
+        _strided(dst, 1, src, 2, n)
+    elif dst_step == 2 and src_step == 1:
+        _strided(dst, 2, src, 1, n)
     else:
-        for k in range(n):
-            dst[k] = src[k * step]
+        _strided(dst, dst_step, src, src_step, n)
 
 
 cdef void _pad_plane(const real* x, real* xp, Geom g) noexcept nogil:
     """xp = x with a zero border of (ph, pw), split into its stride phases: padded pixel
     (u, v) goes to phase (u % sh) * sw + v % sw, at (u // sh, v // sw)."""
-    cdef int h, a, r, b, w0, q0, count, Wq = _wide(g), P = _phase(g)
+    cdef int h, a, r, b, w0, q0, count, Wq = g.Wq, P = _phase(g)
     memset(xp, 0, _padded(g) * sizeof(real))
     for b in range(g.sw):                       # the columns w with (w + pw) % sw == b
         w0 = (b - g.pw % g.sw + g.sw) % g.sw
         q0, count = (w0 + g.pw) // g.sw, (g.W - w0 + g.sw - 1) // g.sw
         a, r = g.ph % g.sh, g.ph // g.sh        # padded row h + ph: phase a, row r
         for h in range(g.H):
-            _every(xp + (a * g.sw + b) * P + r * Wq + q0, x + h * g.W + w0, g.sw, count)
+            _copy_every(xp + (a * g.sw + b) * P + r * Wq + q0, 1, x + h * g.W + w0, g.sw,
+                        count)
             a += 1                              # (no division per row: they were most
             if a == g.sh:                       # of this function's time)
                 a, r = 0, r + 1
 
 
-cdef inline void _scatter_every(real* dst, int step, const real* src, int n) noexcept nogil:
-    """dst[k * step] = src[k] for k < n: the adjoint of _every."""
-    cdef int k
-    if step == 1:
-        memcpy(dst, src, n * sizeof(real))
-    elif step == 2:
-        for k in range(n):
-            dst[2 * k] = src[k]
-    else:
-        for k in range(n):
-            dst[k * step] = src[k]
-
-
 cdef void _unpad_phase(const real* xq, real* x, int phase, Geom g) noexcept nogil:
     """The pixels of x (H, W) in stride phase `phase` = their places in the phase plane xq:
     the adjoint of _pad_plane's copy, one phase at a time (all of x with unit stride)."""
-    cdef int h, Wq = _wide(g), a = phase // g.sw, b = phase % g.sw
+    cdef int h, Wq = g.Wq, a = phase // g.sw, b = phase % g.sw
     cdef int h0 = (a - g.ph % g.sh + g.sh) % g.sh, w0 = (b - g.pw % g.sw + g.sw) % g.sw
     cdef int count = (g.W - w0 + g.sw - 1) // g.sw
     cdef const real* row = xq + (h0 + g.ph) // g.sh * Wq + (w0 + g.pw) // g.sw
     h = h0
     while h < g.H:                      # the rows of this phase, one phase row apart
-        _scatter_every(x + h * g.W + w0, g.sw, row, count)
+        _copy_every(x + h * g.W + w0, g.sw, row, 1, count)
         h, row = h + g.sh, row + Wq
 
 
 cdef void _widen(const real* y, real* wide, Geom g) noexcept nogil:
     """wide (OH, Wp) = y (OH, OW) followed by zero columns."""
-    cdef int i, Wp = _wide(g)
+    cdef int i, Wp = g.Wq
     memset(wide, 0, g.OH * Wp * sizeof(real))
     for i in range(g.OH):
         memcpy(wide + i * Wp, y + i * g.OW, g.OW * sizeof(real))
@@ -550,7 +541,7 @@ cdef inline int _tap(Geom g, int k) noexcept nogil:
     """Offset of tap k = (kh, kw) in one channel's padded planes: its phase plane, then
     its shift in that plane ((kh*dh) * Wp + kw*dw with unit stride)."""
     cdef int a = (k // g.KW) * g.dh, b = (k % g.KW) * g.dw
-    return ((a % g.sh) * g.sw + b % g.sw) * _phase(g) + (a // g.sh) * _wide(g) + b // g.sw
+    return ((a % g.sh) * g.sw + b % g.sw) * _phase(g) + (a // g.sh) * g.Wq + b // g.sw
 
 
 cdef inline int _shift(Geom g, int k) noexcept nogil:
@@ -583,7 +574,7 @@ cdef int* _tap_list(Geom g, int planes, Py_ssize_t plane_step, Py_ssize_t start,
 cdef inline Py_ssize_t _forward_scratch(Geom g) noexcept nogil:
     """Elements of _wide_forward's scratch: the padded planes and their slack, four wide
     output rows. Zeroed once: the planes are rewritten whole, the slack never."""
-    return g.Cg * _padded(g) + _slack(g) + 4 * _round_up(g.OH * _wide(g))
+    return g.Cg * _padded(g) + _slack(g) + 4 * _round_up(g.OH * g.Wq)
 
 
 cdef inline int _before(Geom g) noexcept nogil:
@@ -621,7 +612,7 @@ cdef void _wide_forward(const real* x, real* y, const real* w, const real* b, in
     (Og, Cg, KH, KW) weights, b its bias or NULL), four (or two, or one) at a time in
     register tiles over wide rows. offsets is the group's tap list c*P + tap(k);
     scratch as _forward_scratch."""
-    cdef int o, r, rows, c, i, taps = g.Cg * g.KH * g.KW, Wp = _wide(g)
+    cdef int o, r, rows, c, i, taps = g.Cg * g.KH * g.KW, Wp = g.Wq
     cdef Py_ssize_t n = _round_up(g.OH * Wp)
     cdef real* xp = scratch
     cdef real* wide = scratch + g.Cg * _padded(g) + _slack(g)
@@ -723,24 +714,38 @@ def _direct_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     free(offsets)
 
 
-cdef void _phase_weights(const real* w, real* wt, Py_ssize_t G, int Og, int Cg, int kk,
-                         const int* taps_by_phase, const int* phase_start,
-                         int phases) noexcept nogil:
+cdef void _sort_taps_by_phase(Geom g, int* taps_by_phase, int* phase_start) noexcept nogil:
+    """The taps k in the order of the stride phase they read: phase f's taps are
+    taps_by_phase[phase_start[f] : phase_start[f + 1]] (phase_start: sh*sw + 1 zeros on
+    entry)."""
+    cdef int k, f, i = 0
+    for k in range(g.KH * g.KW):
+        phase_start[_phase_of(g, k) + 1] += 1
+    for f in range(g.sh * g.sw):
+        phase_start[f + 1] += phase_start[f]
+        for k in range(g.KH * g.KW):
+            if _phase_of(g, k) == f:
+                taps_by_phase[i] = k
+                i += 1
+
+
+cdef void _phase_weights(Geom g, const real* w, real* wt, const int* taps_by_phase,
+                         const int* phase_start) noexcept nogil:
     """The weights in the order the input gradient's tiles read them, laid out once per
     call (gathered image by image instead, the input gradient at 32->64 took ~1.4x as long):
     group by group, phase by phase, wt[c][o][i] = w[o, c, taps_by_phase[phase_start[f] + i]]
     for the group's input planes c and outputs o. The tiles of input planes c..c+3 then
     read one contiguous slice, from wt + Cg*Og*phase_start[f] + c*Og*count."""
     cdef Py_ssize_t gi, at = 0
-    cdef int f, c, o, i
+    cdef int f, c, o, i, kk = g.KH * g.KW, Og = g.O // (g.C // g.Cg)
     cdef const real* wg
-    for gi in range(G):
-        wg = w + gi * Og * Cg * kk
-        for f in range(phases):
-            for c in range(Cg):
+    for gi in range(g.C // g.Cg):
+        wg = w + gi * Og * g.Cg * kk
+        for f in range(g.sh * g.sw):
+            for c in range(g.Cg):
                 for o in range(Og):
                     for i in range(phase_start[f], phase_start[f + 1]):
-                        wt[at] = wg[(o * Cg + c) * kk + taps_by_phase[i]]
+                        wt[at] = wg[(o * g.Cg + c) * kk + taps_by_phase[i]]
                         at += 1
 
 
@@ -750,32 +755,22 @@ def _direct_grad_input(const real[:, :, :, ::1] gy, const real[:, :, :, ::1] w,
     the taps (every plane of gx is written whole)."""
     cdef Geom g = _geom(_s4(gx.shape), _s4(w.shape), stride, padding, dilation)
     cdef Py_ssize_t t, n, gi, G = g.C // g.Cg, Og = g.O // G
-    cdef int f, k, o, i, count, kk = g.KH * g.KW, phases = g.sh * g.sw, before = _before(g)
+    cdef int f, o, i, count, kk = g.KH * g.KW, phases = g.sh * g.sw, before = _before(g)
     cdef Py_ssize_t strip = _strip(g)
     cdef real* scratch
+    cdef real* wt = <real*>malloc(g.O * g.Cg * kk * sizeof(real))
     cdef int nt = threads_for(g.N * g.O * g.OH * g.OW * g.Cg * g.KH * g.KW)
-    # the taps sorted by the phase they read, and each output's tap list in that order
     cdef int* taps_by_phase = <int*>malloc(kk * sizeof(int))
     cdef int* phase_start = <int*>calloc(phases + 1, sizeof(int))
     cdef int* offsets = <int*>malloc(Og * kk * sizeof(int))
-    for k in range(kk):
-        phase_start[_phase_of(g, k) + 1] += 1
-    for f in range(phases):
-        phase_start[f + 1] += phase_start[f]
-    i = 0
-    for f in range(phases):
-        for k in range(kk):
-            if _phase_of(g, k) == f:
-                taps_by_phase[i] = k
-                i += 1
-    for f in range(phases):
+    _sort_taps_by_phase(g, taps_by_phase, phase_start)
+    for f in range(phases):             # each output's tap list, in that order
         count = phase_start[f + 1] - phase_start[f]
         for o in range(Og):
             for i in range(count):
                 offsets[Og * phase_start[f] + o * count + i] = \
                     o * strip + before - _shift(g, taps_by_phase[phase_start[f] + i])
-    cdef real* wt = <real*>malloc(g.O * g.Cg * kk * sizeof(real))
-    _phase_weights(&w[0, 0, 0, 0], wt, G, Og, g.Cg, kk, taps_by_phase, phase_start, phases)
+    _phase_weights(g, &w[0, 0, 0, 0], wt, taps_by_phase, phase_start)
     with nogil, parallel(num_threads=nt):
         scratch = <real*>calloc(_grad_input_scratch(g, Og), sizeof(real))
         for t in prange(g.N * G, schedule="dynamic"):
@@ -810,8 +805,8 @@ def _widen_all(const real[:, :, :, ::1] gy, real[:, :, ::1] gyw, conv):
     with nogil:
         for t in prange(g.N * g.O, schedule="static", num_threads=nt):
             _widen(&gy[t // g.O, t % g.O, 0, 0], &gyw[t // g.O, t % g.O, 0], g)
-            memset(&gyw[t // g.O, t % g.O, g.OH * _wide(g)], 0,
-                   (gyw.shape[2] - g.OH * _wide(g)) * sizeof(real))
+            memset(&gyw[t // g.O, t % g.O, g.OH * g.Wq], 0,
+                   (gyw.shape[2] - g.OH * g.Wq) * sizeof(real))
 
 
 def _output_blocks(int O, int Og):
@@ -859,7 +854,7 @@ def _direct_grad_weight(x, gy, gw, stride, padding, dilation):
     cdef Geom g = _geom_of(conv)
     width = WIDTH_FLOAT if x.dtype == np.float32 else WIDTH_DOUBLE
     xp = _scratch((g.N, g.C * _padded(g) + _slack(g)), x.dtype, "cols")
-    gyw = _scratch((g.N, g.O, -(-g.OH * _wide(g) // width) * width), x.dtype, "rows")
+    gyw = _scratch((g.N, g.O, _round_up(g.OH * g.Wq, width)), x.dtype, "rows")
     _pad_all(x, xp, conv)
     _widen_all(gy, gyw, conv)
     _wide_grad_weight_all(xp, gyw, gw, conv)

@@ -209,6 +209,7 @@ cdef void _max_plane(const real* x, real* y, int32_t* arg, const int* spans,
 def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int32_t[:, :, :, ::1] arg,
                  x_shape, out_hw, kernel, stride, padding):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
+    cdef bint tiled = _tiles(g)
     cdef Py_ssize_t t, C = x.shape[1]
     cdef int j, nt = threads_for(x.shape[0] * C * x.shape[2] * x.shape[3])
     cdef int* spans = _column_spans(g)
@@ -219,7 +220,7 @@ def _max_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int32_t[:, :,
     with nogil, parallel(num_threads=nt):
         best = <real*>malloc(g.OW * (sizeof(real) + sizeof(int32_t)))
         for t in prange(x.shape[0] * C, schedule="static"):
-            if _tiles(g):
+            if tiled:
                 _tiled_plane(&x[t // C, t % C, 0, 0], &y[t // C, t % C, 0, 0],
                              &arg[t // C, t % C, 0, 0], NULL, g, MAX_FORWARD)
             else:
@@ -334,6 +335,7 @@ cdef void _avg_plane(const real* src, real* dst, real* rows, real* sums, const r
 def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, kernel,
          stride, padding, bint include_pad, bint backward):
     cdef Win g = _win(x_shape, out_hw, kernel, stride, padding)
+    cdef bint tiled = _tiles(g)
     cdef Py_ssize_t t, C = src.shape[1], size = g.OH * (g.W + 2 * g.pw)
     cdef Py_ssize_t plane = src.shape[2] * src.shape[3] + dst.shape[2] * dst.shape[3]
     cdef int nt = threads_for(src.shape[0] * C * plane)
@@ -343,7 +345,7 @@ def _avg(const real[:, :, :, ::1] src, real[:, :, :, ::1] dst, x_shape, out_hw, 
     with nogil, parallel(num_threads=nt):
         rows = <real*>calloc(2 * size, sizeof(real))
         for t in prange(src.shape[0] * C, schedule="static"):
-            if _tiles(g):
+            if tiled:
                 _tiled_plane(&src[t // C, t % C, 0, 0], &dst[t // C, t % C, 0, 0], NULL, rows,
                              g, AVG_BACKWARD if backward else AVG_FORWARD)
             else:
