@@ -6,9 +6,9 @@ The scalar engine ``Value``, the tensor engine ``Tensor`` (PyTorch-shaped API),
 import os as _os
 
 # gradlite alternates its own OpenMP loops with numpy's OpenBLAS calls. After each
-# call OpenBLAS keeps its idle worker threads spinning for ~0.1 s, taking a core from
-# the loop that follows (measured: a LeNet-5 training step 1.4x slower). Let them
-# sleep at once, unless the user chose otherwise. OpenBLAS reads this when numpy is
+# call OpenBLAS keeps its idle worker threads spinning, taking a core from the loop
+# that follows (docs/performance.md has the measured cost). Let them sleep at once,
+# unless the user chose otherwise. OpenBLAS reads this when numpy is
 # first imported, so it only takes effect when gradlite is imported before numpy.
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
@@ -19,10 +19,11 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .scalar import Value
 from .serialization import load, save
-from .tensor import (Tensor, arange, as_tensor, bool_, empty, empty_like, eye, float16, float32,
-                     float64, from_numpy, full, full_like, int32, int64, linspace, ones,
-                     ones_like, rand, rand_like, randint, randn, randn_like, tensor, uint8, zeros,
-                     zeros_like)
+from .tensor import Tensor
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       tensor, zeros, zeros_like)
+from .dtypes import bool_, float16, float32, float64, int32, int64, uint8
 from .viz import draw_dot, render_dot
 
 from . import data, metrics, nn, optim  # noqa: E402  (they build on the core above)

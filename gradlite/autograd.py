@@ -12,6 +12,7 @@ the sweep itself is recorded and can be differentiated again (Hessian-vector
 products, ``d2/dx2 tanh``). Without it the sweep runs under ``no_grad``.
 """
 import functools
+import sys
 import weakref
 
 import numpy as np
@@ -64,6 +65,23 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+# --------------------------------------------------------------------------- the tensor class
+_Tensor = None  # set by register_tensor_class
+
+
+def register_tensor_class(cls):
+    """Tell the engine which class is its tensor (``gradlite.tensor`` registers ``Tensor``).
+
+    The engine never imports that module; it uses only this contract: ``cls._make(array,
+    requires_grad)`` builds an instance around an ndarray, and every instance has ``data``
+    (the array), ``_requires_grad``, ``_ctx`` (the Context of the op that made it, None for
+    a leaf), ``_grad``, ``_hooks`` and ``_retains_grad``. The engine reads and writes these
+    graph fields; the tensor class exposes them to users (``grad``, ``grad_fn``, ...).
+    """
+    global _Tensor
+    _Tensor = cls
+
+
 # --------------------------------------------------------------------------- Function
 class Context:
     """What a Function's forward leaves for its backward.
@@ -102,7 +120,7 @@ class Context:
             for tensor in self.inputs:
                 if tensor is not None and tensor.data is value:
                     return tensor
-            return _tensor_module.Tensor._make(np.asarray(value), False)
+            return _Tensor._make(np.asarray(value), False)
         return value
 
 
@@ -141,7 +159,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _tensor_module.Tensor
+        Tensor = _Tensor
         arrays, needs = [], []
         for arg in args:  # one plain loop: this runs for every op, forward and backward
             if isinstance(arg, Tensor):
@@ -175,8 +193,10 @@ def topological_order(root, parents):
 
     Depth-first search with an explicit stack of (node, iterator over its
     parents): a node is finished, and appended, once its iterator runs out.
-    No recursion, so 100,000-node chains work. Shared by the scalar and the
-    tensor engines.
+    No recursion, so 100,000-node chains work. The tensor sweep and ``draw_dot``
+    (for both engines) use it; ``Value.backward`` keeps its own version,
+    ``scalar._topological_order``, compiled with ``Value`` and marking visited
+    nodes with a stamp instead of a set, which the scalar benchmark needs.
     """
     order, visited = [], {root}
     stack = [(root, iter(parents(root)))]
@@ -203,40 +223,35 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
 
     Leaves accumulate into ``.grad``; or, when ``capture`` (a list of tensors)
     is given, their gradients are returned instead and no ``.grad`` changes.
+
+    ``pending`` maps each tensor still to be visited to ``(gradient, owned)``:
+    ``owned`` is True when the sweep knows that nothing else holds the gradient's
+    array (see :func:`accumulate_grad`).
     """
-    Tensor = _tensor_module.Tensor
     wanted = None if capture is None else {id(t): t for t in capture}
     captured = {}
-    grads = {id(root): grad}
+    pending = {id(root): (grad, False)}
     with set_grad_enabled(create_graph):
         for tensor in reversed(topological_order(root, _graph_inputs)):
-            g = grads.pop(id(tensor), None)
+            g, owned = pending.pop(id(tensor), (None, False))
             if g is None:
                 continue
-            for hook in tensor._hooks or ():
-                g = _checked_hook_result(hook(g), g)
+            if tensor._hooks:
+                g, owned = _run_hooks(tensor._hooks, g), False
+            ctx = tensor._ctx
             if wanted is not None:
                 if id(tensor) in wanted:
                     captured[id(tensor)] = g
-            elif tensor._ctx is None or tensor._retains_grad:
-                tensor._accumulate_grad(g, keep_graph=create_graph)
-            ctx = tensor._ctx
+            elif ctx is None or tensor._retains_grad:
+                accumulate_grad(tensor, g, owned and ctx is None, create_graph)
             if ctx is None:
                 continue
-            input_grads = ctx.fn.backward(ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(ctx.inputs):
-                raise RuntimeError(
-                    f"{ctx.fn.__name__}.backward returned {len(input_grads)} gradients, "
-                    f"but forward took {len(ctx.inputs)} arguments")
-            for inp, g_in in zip(ctx.inputs, input_grads):
-                if inp is None or g_in is None:
-                    continue
-                g_in = _as_input_grad(g_in, inp, ctx.fn, Tensor)
+            for inp, g_in, owned in _input_grads(ctx, g):
                 key = id(inp)
-                grads[key] = grads[key] + g_in if key in grads else g_in
-            input_grads = g_in = None       # drop our references (see Tensor._accumulate_grad)
+                if key in pending:
+                    pending[key] = (pending[key][0] + g_in, True)
+                else:
+                    pending[key] = (g_in, owned)
             if not retain_graph:
                 ctx._saved = None
     if wanted is not None:
@@ -244,24 +259,97 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
     return None
 
 
-def _checked_hook_result(result, grad):
-    if result is None:
-        return grad
-    if tuple(result.shape) != tuple(grad.shape):
-        raise RuntimeError(f"hook returned a gradient of shape {tuple(result.shape)}, "
-                           f"expected {tuple(grad.shape)}")
-    return result
+def accumulate_grad(tensor, g, owned, create_graph=False):
+    """``tensor.grad += g``: leaves add up their gradients across backward calls.
+
+    The invariant: no two tensors' ``.grad`` share memory, and no ``.grad`` shares
+    memory with anything else (an optimizer or ``zero_grad`` writes into it in place).
+    So ``g`` becomes the new ``.grad`` as it is only when it is ``owned``: the sweep
+    made its array (by adding two gradients), or a backward handed over a new array
+    that nothing else holds (:func:`_handed_over`), and no hook saw it. Any other
+    gradient is copied first (with ``create_graph`` as a recorded ``clone()``, so the
+    copy stays differentiable). Keeping an owned buffer is what PyTorch does too; it
+    saves a copy of, e.g., a conv input's gradient every step. A ``.grad`` that
+    already exists is replaced by the sum, a new array.
+    """
+    if not owned:
+        g = g.clone() if create_graph else _Tensor._make(np.array(g.data, copy=True), False)
+    tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
-def _as_input_grad(g, inp, fn, Tensor):
-    if not isinstance(g, Tensor):
-        g = Tensor._make(np.asarray(g), False)
-    if g.data.shape != inp.data.shape:
-        raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
-                           f"{g.data.shape} for an input of shape {inp.data.shape}")
-    if g.data.dtype != inp.data.dtype:
-        g = g.to(inp.data.dtype)
-    return g
+def _input_grads(ctx, g):
+    """Call ``ctx.fn.backward`` and yield ``(input, gradient Tensor, owned)`` for each
+    input that needs one, checked against the input's shape and cast to its dtype."""
+    fn = ctx.fn
+    grads = fn.backward(ctx, g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(ctx.inputs):
+        raise RuntimeError(f"{fn.__name__}.backward returned {len(grads)} gradients, "
+                           f"but forward took {len(ctx.inputs)} arguments")
+    for i, inp in enumerate(ctx.inputs):
+        if inp is None or grads[i] is None:
+            continue
+        owned = _handed_over(grads, i)
+        g_in = grads[i]
+        if not isinstance(g_in, _Tensor):
+            g_in = _Tensor._make(np.asarray(g_in), False)
+        if g_in.data.shape != inp.data.shape:
+            raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
+                               f"{g_in.data.shape} for an input of shape {inp.data.shape}")
+        if g_in.data.dtype != inp.data.dtype:
+            g_in = g_in.to(inp.data.dtype)
+        yield inp, g_in, owned
+
+
+def _handed_over(grads, i):
+    """Whether ``grads[i]``, returned by a backward, is an array that nothing else can
+    reach: it owns its memory (it is no view) and the tuple ``grads`` holds the only
+    reference to it (``getrefcount`` counts that one and its own argument). Then the
+    engine may keep it as a leaf's ``.grad`` without copying it."""
+    return (isinstance(grads[i], np.ndarray) and grads[i].flags.owndata
+            and sys.getrefcount(grads[i]) == 2)
+
+
+def _run_hooks(hooks, grad):
+    """Each hook sees the gradient; one that returns a Tensor replaces it."""
+    for hook in hooks:
+        result = hook(grad)
+        if result is None:
+            continue
+        if tuple(result.shape) != tuple(grad.shape):
+            raise RuntimeError(f"hook returned a gradient of shape {tuple(result.shape)}, "
+                               f"expected {tuple(grad.shape)}")
+        grad = result
+    return grad
+
+
+def root_grad(output, gradient, caller):
+    """The gradient the sweep starts from: ``gradient``, or 1 for a scalar output."""
+    if not output.requires_grad:
+        raise RuntimeError(f"{caller}: this tensor does not require grad and has no "
+                           "grad_fn; nothing in its graph requires gradients")
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{caller}: the gradient can only be implicit for a scalar output, but "
+                f"this tensor has shape {output.shape}. Reduce it first (y.sum()) or pass "
+                f"gradient=<tensor of shape {output.shape}>.")
+        return _Tensor._make(np.ones_like(output.data), False)
+    gradient = gradient if isinstance(gradient, _Tensor) else _Tensor(np.asarray(gradient))
+    if gradient.shape != output.shape:
+        raise RuntimeError(f"{caller}: gradient has shape {gradient.shape}, "
+                           f"but the output has shape {output.shape}")
+    return gradient
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires
+    grad (``Tensor.backward``). ``gradient`` is dL/d(tensor), needed unless it is a scalar."""
+    start = root_grad(tensor, gradient, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(tensor, start, retain_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -272,13 +360,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ``grad_outputs`` is given), ``inputs`` a Tensor or a sequence of them. With
     ``create_graph=True`` the returned gradients are themselves differentiable.
     """
-    Tensor = _tensor_module.Tensor
-    single = isinstance(inputs, Tensor)
+    single = isinstance(inputs, _Tensor)
     inputs = [inputs] if single else list(inputs)
-    root_grad = outputs._initial_grad(grad_outputs, "autograd.grad")
+    start = root_grad(outputs, grad_outputs, "autograd.grad")
     if retain_graph is None:
         retain_graph = create_graph
-    grads = run_backward(outputs, root_grad, retain_graph, create_graph, capture=inputs)
+    grads = run_backward(outputs, start, retain_graph, create_graph, capture=inputs)
     for i, g in enumerate(grads):
         if g is None:
             if not allow_unused:
@@ -287,7 +374,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         elif not create_graph:
             grads[i] = g.detach()
     return tuple(grads)
-
-
-# Tensor and Function refer to each other; import last so both modules are complete.
-from . import tensor as _tensor_module  # noqa: E402

@@ -6,7 +6,9 @@ tensors (cat, stack, where, pad) are defined here.
 import numpy as np
 
 from . import ops
-from .tensor import Tensor, as_tensor, _axes, _promote
+from ._args import normalize_dims
+from .creation import as_tensor
+from .tensor import unwrap
 
 
 def _method_as_function(name):
@@ -30,7 +32,7 @@ def cat(tensors, dim=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    return ops.Cat.apply(_axes(dim, tensors[0].ndim, "cat")[0], *tensors)
+    return ops.Cat.apply(normalize_dims(dim, tensors[0].ndim, "cat")[0], *tensors)
 
 
 concatenate = cat
@@ -45,15 +47,13 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: expects tensors of equal shape, but entry 0 has shape "
                              f"{tensors[0].shape} and entry {i} has shape {t.shape}")
-    dim = _axes(dim, tensors[0].ndim + 1, "stack")[0]
+    dim = normalize_dims(dim, tensors[0].ndim + 1, "stack")[0]
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
 def where(condition, input, other):
     """``input`` where ``condition`` holds, else ``other`` (broadcasting)."""
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, bool)
-    x = input if isinstance(input, Tensor) else as_tensor(input)
-    return ops.Where.apply(condition, *_promote(x, other))
+    return as_tensor(input).where(np.asarray(unwrap(condition), bool), other)
 
 
 def pad(input, pad, mode="constant", value=0.0):

@@ -5,41 +5,34 @@ differentiable ops in :mod:`gradlite.ops`; when an input requires grad, the
 result keeps a link (``grad_fn``) to the op that made it, and
 ``loss.backward()`` walks those links backwards (:mod:`gradlite.autograd`).
 
-dtypes follow PyTorch: Python floats and lists become float32, a numpy array
-keeps its dtype, integer data gives int64, and float32 op Python scalar stays
-float32.
+This module is the user surface. The rule for what is written where: a method
+whose derivative is not a combination of other methods' derivatives (or whose
+combination would be slower or less accurate) calls a **primitive**, one
+``Function`` of :mod:`gradlite.ops`; every other method is a **composite**
+written with Tensor operations (``square`` is ``self * self``, ``var`` is built
+from ``mean`` and ``sum``), so it needs no derivative of its own and stays
+differentiable twice. Methods that are not differentiable (comparisons,
+``argmax``, ``sign``) wrap numpy directly and return tensors without a graph.
+
+dtype rules live in :mod:`gradlite.dtypes`, argument normalisation in
+:mod:`gradlite._args`, creation functions (``zeros``, ``randn``, ...) in
+:mod:`gradlite.creation`.
 """
 from collections import namedtuple
-
-import sys
 
 import numpy as np
 
 from . import autograd
 from . import ops
-from .random import default_generator
-
-float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
-int32, int64, uint8, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint8), np.dtype(bool)
+from ._args import arg_reduce, normalize_dims, shape_arg
+from .dtypes import array_from, bool_, float32, float64, int32, int64
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
-def _default_dtype_array(data, dtype=None, copy=False):
-    """Turn Python data into an array with PyTorch's dtype rules."""
-    if isinstance(data, Tensor):
-        data = data.data
-    from_numpy = isinstance(data, (np.ndarray, np.generic))
-    array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
-    if dtype is None and not from_numpy:
-        if array.dtype.kind == "f":
-            array = array.astype(np.float32)
-        elif array.dtype.kind in "iu":
-            array = array.astype(np.int64)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"tensor: cannot make a tensor from data of type {array.dtype} "
-                        f"(given {type(data).__name__})")
-    return array
+def unwrap(value):
+    """The array of a Tensor; any other value unchanged (arrays, scalars, None)."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 class Tensor:
@@ -51,7 +44,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False):
-        self.data = data if isinstance(data, np.ndarray) else _default_dtype_array(data)
+        self.data = data if isinstance(data, np.ndarray) else array_from(unwrap(data))
         self._grad = None
         self._ctx = None
         self._hooks = None
@@ -129,38 +122,10 @@ class Tensor:
                 tensor._hooks = [h for h in tensor._hooks if h is not hook]
         return _Handle()
 
-    def _accumulate_grad(self, g, keep_graph=False):
-        """Leaf gradients add up across backward calls. No two tensors' ``.grad`` may
-        share memory, so ``g`` is copied unless nothing else can reach it (as PyTorch
-        steals such a buffer): copying a conv input's gradient cost ~10% of the op."""
-        if not keep_graph and not _sole_reference(g):
-            g = Tensor._make(np.array(g.data, copy=True), False)
-        self._grad = g if self._grad is None else self._grad + g
-
-    def _initial_grad(self, gradient, caller):
-        if not self.requires_grad:
-            raise RuntimeError(f"{caller}: this tensor does not require grad and has no "
-                               "grad_fn; nothing in its graph requires gradients")
-        if gradient is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"{caller}: the gradient can only be implicit for a scalar output, but "
-                    f"this tensor has shape {self.shape}. Reduce it first (y.sum()) or pass "
-                    f"gradient=<tensor of shape {self.shape}>.")
-            return Tensor._make(np.ones_like(self.data), False)
-        gradient = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient))
-        if gradient.shape != self.shape:
-            raise RuntimeError(f"{caller}: gradient has shape {gradient.shape}, "
-                               f"but the output has shape {self.shape}")
-        return gradient
-
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that
         requires grad. ``gradient`` is dL/d(self), needed unless self is a scalar."""
-        root_grad = self._initial_grad(gradient, "backward")
-        if retain_graph is None:
-            retain_graph = create_graph
-        autograd.run_backward(self, root_grad, retain_graph, create_graph)
+        autograd.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self):
         """The same data, cut from the graph."""
@@ -343,8 +308,7 @@ class Tensor:
         self._check_inplace(name)
         with autograd.no_grad():
             result = result_fn()
-        np.copyto(self.data, result.data if isinstance(result, Tensor) else result,
-                  casting="same_kind")
+        np.copyto(self.data, unwrap(result), casting="same_kind")
         return self
 
     def __iadd__(self, other):
@@ -385,11 +349,11 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        self.data[_index_arrays(index)] = value.data if isinstance(value, Tensor) else value
+        self.data[_index_arrays(index)] = unwrap(value)
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, other, fn):
-        other = other.data if isinstance(other, Tensor) else other
+        other = unwrap(other)
         return Tensor._make(fn(self.data, other), False)
 
     def __eq__(self, other):
@@ -434,10 +398,10 @@ class Tensor:
         return Tensor._make(np.all(self.data), False)
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._make(_arg_reduce(np.argmax, self.data, dim, keepdim), False)
+        return Tensor._make(arg_reduce(np.argmax, self.data, dim, keepdim), False)
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._make(_arg_reduce(np.argmin, self.data, dim, keepdim), False)
+        return Tensor._make(arg_reduce(np.argmin, self.data, dim, keepdim), False)
 
     # ------------------------------------------------------------------ elementwise math
     def exp(self):
@@ -459,10 +423,10 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def tanh(self):
-        return ops.Tanh.apply(_floating(self))
+        return ops.TanhOp.apply(_floating(self))
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(_floating(self))
+        return ops.SigmoidOp.apply(_floating(self))
 
     def relu(self):
         return ops.Relu.apply(self)
@@ -480,6 +444,10 @@ class Tensor:
     def minimum(self, other):
         return ops.Minimum.apply(*_promote(self, other))
 
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other`` (broadcasting)."""
+        return ops.Where.apply(np.asarray(unwrap(condition), bool), *_promote(self, other))
+
     def sign(self):
         return Tensor._make(np.sign(self.data), False)
 
@@ -494,10 +462,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim=False):
-        return ops.Sum.apply(self, _axes(dim, self.ndim, "sum"), keepdim)
+        return ops.Sum.apply(self, normalize_dims(dim, self.ndim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        axes = _axes(dim, self.ndim, "mean")
+        axes = normalize_dims(dim, self.ndim, "mean")
         count = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         return ops.Sum.apply(_floating(self), axes, keepdim) / max(count, 1)
 
@@ -505,7 +473,7 @@ class Tensor:
         """Variance: sum((x - mean)^2) / (N - correction)."""
         if unbiased is not None:
             correction = int(unbiased)
-        axes = _axes(dim, self.ndim, "var")
+        axes = normalize_dims(dim, self.ndim, "var")
         count = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         centred = self - self.mean(dim=axes, keepdim=True)
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
@@ -527,34 +495,34 @@ class Tensor:
             raise ValueError(f"{op.__name__.lower()}: expected a non-empty tensor")
         if dim is None:
             return op.apply(self, None, False)
-        axis = _axes(dim, self.ndim, op.__name__.lower())[0]
-        indices = _arg_reduce(arg_fn, self.data, axis, keepdim)
+        axis = normalize_dims(dim, self.ndim, op.__name__.lower())[0]
+        indices = arg_reduce(arg_fn, self.data, axis, keepdim)
         return MinMax(op.apply(self, (axis,), keepdim), Tensor._make(indices, False))
 
     def amax(self, dim=None, keepdim=False):
-        return ops.Max.apply(self, _axes(dim, self.ndim, "amax"), keepdim)
+        return ops.Max.apply(self, normalize_dims(dim, self.ndim, "amax"), keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return ops.Min.apply(self, _axes(dim, self.ndim, "amin"), keepdim)
+        return ops.Min.apply(self, normalize_dims(dim, self.ndim, "amin"), keepdim)
 
     def logsumexp(self, dim=None, keepdim=False):
         """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max(x), so it
         neither overflows nor underflows; the gradient is softmax(x)."""
-        axes = _axes(dim, self.ndim, "logsumexp")
+        axes = normalize_dims(dim, self.ndim, "logsumexp")
         shift = self.detach().amax(dim=axes, keepdim=True)
         shift.data[~np.isfinite(shift.data)] = 0
         total = (self - shift).exp().sum(dim=axes, keepdim=True).log() + shift
         return total if keepdim else total.reshape(ops.reduced_shape(self.shape, axes))
 
     def softmax(self, dim):
-        return ops.Softmax.apply(_floating(self), _axes(dim, self.ndim, "softmax")[0])
+        return ops.SoftmaxOp.apply(_floating(self), normalize_dims(dim, self.ndim, "softmax")[0])
 
     def log_softmax(self, dim):
-        return ops.LogSoftmax.apply(_floating(self), _axes(dim, self.ndim, "log_softmax")[0])
+        return ops.LogSoftmaxOp.apply(_floating(self), normalize_dims(dim, self.ndim, "log_softmax")[0])
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         if shape == self.shape:
             return self
         return ops.Reshape.apply(self, shape)
@@ -567,20 +535,20 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = (_axes(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
+        start, end = (normalize_dims(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
         merged = int(np.prod(self.shape[start:end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def permute(self, *dims):
-        dims = _shape_arg(dims)
-        if sorted(_axes(d, self.ndim, "permute")[0] for d in dims) != list(range(self.ndim)):
+        dims = shape_arg(dims)
+        if sorted(normalize_dims(d, self.ndim, "permute")[0] for d in dims) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of the "
                              f"{self.ndim} dims of a tensor of shape {self.shape}")
         return ops.Permute.apply(self, tuple(d % self.ndim for d in dims))
 
     def transpose(self, dim0, dim1):
         order = list(range(self.ndim))
-        a, b = _axes((dim0, dim1), self.ndim, "transpose")
+        a, b = normalize_dims((dim0, dim1), self.ndim, "transpose")
         order[a], order[b] = order[b], order[a]
         return ops.Permute.apply(self, tuple(order))
 
@@ -590,16 +558,16 @@ class Tensor:
     def squeeze(self, dim=None):
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        axes = _axes(dim, self.ndim, "squeeze")
+        axes = normalize_dims(dim, self.ndim, "squeeze")
         return self.reshape(tuple(n for i, n in enumerate(self.shape)
                                   if not (i in axes and n == 1)))
 
     def unsqueeze(self, dim):
-        dim = _axes(dim, self.ndim + 1, "unsqueeze")[0]
+        dim = normalize_dims(dim, self.ndim + 1, "unsqueeze")[0]
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def expand(self, *shape):
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         lead = len(shape) - self.ndim
         if lead < 0:
             raise ValueError(f"expand: target {shape} has fewer dims than the tensor's "
@@ -614,7 +582,7 @@ class Tensor:
         return ops.GetItem.apply(self, _index_arrays(index))
 
     def split(self, split_size_or_sections, dim=0):
-        dim = _axes(dim, self.ndim, "split")[0]
+        dim = normalize_dims(dim, self.ndim, "split")[0]
         length = self.shape[dim]
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections <= 0:
@@ -631,7 +599,7 @@ class Tensor:
         return tuple(self[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def chunk(self, chunks, dim=0):
-        length = self.shape[_axes(dim, self.ndim, "chunk")[0]]
+        length = self.shape[normalize_dims(dim, self.ndim, "chunk")[0]]
         return self.split(max(1, -(-length // chunks)), dim)
 
 
@@ -659,147 +627,13 @@ def _floating(t):
     return t if t.data.dtype.kind == "f" else t.to(float32)
 
 
-def _axes(dim, ndim, op):
-    """Normalise ``dim`` (None, an int or a sequence) to a tuple of axes, or None."""
-    if dim is None:
-        return None
-    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    limit = max(ndim, 1)
-    for d in dims:
-        if not -limit <= d < limit:
-            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims "
-                             f"(expected one of {-limit}..{limit - 1})")
-    return tuple(d % limit for d in dims)
-
-
-def _arg_reduce(fn, array, dim, keepdim):
-    if dim is None:
-        return np.asarray(fn(array), dtype=np.int64)
-    axis = _axes(dim, array.ndim, fn.__name__)[0]
-    return fn(array, axis=axis, keepdims=keepdim).astype(np.int64)
-
-
-def _shape_arg(shape):
-    """Accept ``reshape(2, 3)`` and ``reshape((2, 3))`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(n) for n in shape)
-
-
 def _index_arrays(index):
     """Replace Tensors inside an index by their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(unwrap(i) for i in index)
     if isinstance(index, list):
         return np.asarray(index)
-    return index
+    return unwrap(index)
 
 
-# ---------------------------------------------------------------------- creation
-def _new(array, dtype, requires_grad):
-    if dtype is not None:
-        array = array.astype(dtype, copy=False)
-    t = Tensor(array)
-    t.requires_grad = requires_grad
-    return t
-
-
-def tensor(data, dtype=None, requires_grad=False):
-    """A new tensor holding a copy of ``data``."""
-    return _new(_default_dtype_array(data, dtype, copy=True), None, requires_grad)
-
-
-def as_tensor(data, dtype=None):
-    """``data`` as a tensor, sharing memory when it already is an array of that dtype."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
-        return data
-    return Tensor(_default_dtype_array(data, dtype))
-
-
-def from_numpy(array):
-    """A tensor sharing memory with ``array`` (dtype kept)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor(array)
-
-
-def zeros(*size, dtype=None, requires_grad=False):
-    return _new(np.zeros(_shape_arg(size), dtype or float32), None, requires_grad)
-
-
-def ones(*size, dtype=None, requires_grad=False):
-    return _new(np.ones(_shape_arg(size), dtype or float32), None, requires_grad)
-
-
-def empty(*size, dtype=None, requires_grad=False):
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
-
-
-def full(size, fill_value, dtype=None, requires_grad=False):
-    if dtype is None:
-        dtype = _default_dtype_array(fill_value).dtype
-    return _new(np.full(_shape_arg((size,)), fill_value, dtype), None, requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, end); int64 for integer arguments, else float32."""
-    if end is None:
-        start, end = 0, start
-    array = np.arange(start, end, step)
-    if dtype is None and array.dtype.kind == "f":
-        dtype = float32
-    return _new(array, dtype, requires_grad)
-
-
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _new(np.linspace(start, end, steps), dtype or float32, requires_grad)
-
-
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _new(np.eye(n, m, dtype=dtype or float32), None, requires_grad)
-
-
-def rand(*size, dtype=None, requires_grad=False, generator=None):
-    """Uniform samples on [0, 1) from gradlite's global generator."""
-    rng = generator or default_generator()
-    return _new(rng.random(_shape_arg(size), dtype=np.dtype(dtype or float32)), None, requires_grad)
-
-
-def randn(*size, dtype=None, requires_grad=False, generator=None):
-    """Standard normal samples from gradlite's global generator."""
-    rng = generator or default_generator()
-    return _new(rng.standard_normal(_shape_arg(size), dtype=np.dtype(dtype or float32)), None,
-                requires_grad)
-
-
-def randint(low, high=None, size=(), dtype=None, generator=None):
-    if high is None:
-        low, high = 0, low
-    rng = generator or default_generator()
-    return _new(rng.integers(low, high, _shape_arg((size,))), dtype or int64, False)
-
-
-def _like(factory):
-    def like(input, dtype=None, requires_grad=False):
-        return factory(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
-    like.__name__ = factory.__name__ + "_like"
-    like.__doc__ = f"``{factory.__name__}`` with the shape (and dtype) of ``input``."
-    return like
-
-
-zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, ones, empty, rand, randn))
-
-
-def full_like(input, fill_value, dtype=None, requires_grad=False):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
-
-
-def _sole_reference(g):
-    """Whether the gradient Tensor ``g`` and its array are referenced only by the
-    caller chain (run_backward's local, _accumulate_grad's argument, this argument)
-    and own their memory: then no other tensor, gradient or view can see the array.
-    CPython reference counts: the Tensor 4 (with getrefcount's own), the array 2."""
-    return (g.data.flags.owndata and sys.getrefcount(g.data) == 2
-            and sys.getrefcount(g) == 4)
+autograd.register_tensor_class(Tensor)

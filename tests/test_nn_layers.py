@@ -10,7 +10,7 @@ import gradlite
 import gradlite.nn as nn
 import gradlite.nn.functional as F
 from gradlite import gradcheck, gradgradcheck
-from gradlite.nn._activations import erf, erfc
+from gradlite.ops.activation import erf, erfc
 
 
 def double(*shape, scale=1.0, seed=0):

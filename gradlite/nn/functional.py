@@ -1,8 +1,10 @@
 """The functional forms of the layers, activations and losses:
 ``import gradlite.nn.functional as F`` (PyTorch's names and signatures).
 
-The convolution and pooling functions (``conv2d``, ``max_pool2d``, ``avg_pool2d``,
-``adaptive_avg_pool2d``) live in ``gradlite.nn._conv`` and are imported on first use.
+Each checks its arguments, so that a mistake is reported in the caller's terms,
+then calls the primitives of :mod:`gradlite.ops` (or Tensor methods). The
+convolution and pooling checks are in ``nn/_conv.py``, the losses in
+``nn/losses.py``; both are imported here.
 """
 import math
 import warnings
@@ -10,25 +12,16 @@ import warnings
 import numpy as np
 
 from .. import autograd
+from ..creation import as_tensor
 from ..functions import pad  # noqa: F401  (F.pad, as torch.nn.functional.pad)
+from ..ops.activation import Elu, LeakyRelu, NormalCdf
+from ..ops.linear import Affine
 from ..random import default_generator
-from ..tensor import Tensor, as_tensor
-from ._activations import Elu, LeakyRelu, NormalCdf
-from ._linear import Affine
+from ..tensor import unwrap
+from ._conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                      cross_entropy, huber_loss, l1_loss, mse_loss, multi_margin_loss, nll_loss,
                      smooth_l1_loss)
-
-_CONV_FUNCTIONS = ("conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")
-
-
-def __getattr__(name):
-    """Import the conv/pool functions from ``_conv`` on first use (then cache them)."""
-    if name in _CONV_FUNCTIONS:
-        from . import _conv
-        function = globals()[name] = getattr(_conv, name)
-        return function
-    raise AttributeError(f"module 'gradlite.nn.functional' has no attribute '{name}'")
 
 
 # --------------------------------------------------------------------------- linear
@@ -170,7 +163,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def _update_running(running, batch_value, momentum):
-    array = running.data if isinstance(running, Tensor) else running
+    array = unwrap(running)
     with autograd.no_grad():
         array *= 1 - momentum
         array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)

@@ -5,21 +5,13 @@ and ``repr`` are PyTorch's, so a model definition ports by changing imports.
 """
 import math
 
-import numpy as np
 
-from ..tensor import zeros, ones, tensor
+from .._args import pair
+from ..creation import zeros, ones, tensor
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
-
-
-def _pair(value, name):
-    """An int or a pair of ints -> a pair of ints (``3 -> (3, 3)``)."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return tuple(int(v) for v in pair)
 
 
 def _reset_affine(weight, bias):
@@ -105,10 +97,10 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size")
-        self.stride = _pair(stride, "Conv2d: stride")
-        self.padding = _pair(padding, "Conv2d: padding")
-        self.dilation = _pair(dilation, "Conv2d: dilation")
+        self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = pair("Conv2d", "stride", stride, 1)
+        self.padding = pair("Conv2d", "padding", padding, 0)
+        self.dilation = pair("Conv2d", "dilation", dilation, 1)
         self.weight = Parameter(zeros(out_channels, in_channels // groups, *self.kernel_size))
         self.register_parameter("bias", Parameter(zeros(out_channels)) if bias else None)
         self.reset_parameters()

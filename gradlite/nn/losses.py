@@ -6,9 +6,10 @@ unreduced values. Signatures and results follow PyTorch.
 """
 import numpy as np
 
-from ..autograd import Function
+from ..creation import as_tensor
 from ..functions import where
-from ..tensor import Tensor, as_tensor
+from ..ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
+from ..tensor import unwrap
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -38,10 +39,6 @@ def _same_shape(op, input, target):
     return target
 
 
-def _array(value):
-    return value.data if isinstance(value, Tensor) else value
-
-
 def _class_rows(op, input, target, ignore_index=None):
     """Check class-index targets and return ``(rows, labels, sample_shape)``.
 
@@ -49,7 +46,7 @@ def _class_rows(op, input, target, ignore_index=None):
     (N, d1, ...) or () with integers in [0, C) (or ``ignore_index``). The class
     dim is moved last and the samples flattened: rows (M, C), labels (M,).
     """
-    labels = np.asarray(_array(target))
+    labels = np.asarray(unwrap(target))
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor, e.g. "
                         f"int64), but it is {labels.dtype}; did you pass one-hot or "
@@ -80,7 +77,7 @@ def _class_rows(op, input, target, ignore_index=None):
 def _class_weights(op, weight, classes, dtype):
     if weight is None:
         return np.ones(classes, dtype)
-    weight = np.asarray(_array(weight), dtype=dtype)
+    weight = np.asarray(unwrap(weight), dtype=dtype)
     if weight.shape != (classes,):
         raise ValueError(f"{op}: weight must have one entry per class, shape ({classes},), "
                          f"got {weight.shape}")
@@ -88,55 +85,10 @@ def _class_weights(op, weight, classes, dtype):
 
 
 # --------------------------------------------------------------------------- cross-entropy
-class CrossEntropy(Function):
-    """Cross-entropy of softmax(z) with class-index targets, fused with log_softmax.
-
-    Row i has logits z_i (C classes), label y_i, class weights w (default 1) and
-    label smoothing e. Its target weights are
-
-        t_ic = (1 - e) w_c [c = y_i] + (e / C) w_c       (t_i = 0 if y_i is ignored)
-
-    and with p_i = softmax(z_i):
-
-        loss_i = -sum_c t_ic log p_ic,       dloss_i/dz_i = (sum_c t_ic) p_i - t_i
-
-    (for e = 0 and no weights: p_i - onehot(y_i)). 'sum' adds the loss_i; 'mean'
-    divides that sum by the total weight sum_i w_(y_i) of the rows not ignored.
-    """
-
-    @staticmethod
-    def forward(ctx, logits, labels, weight, ignore_index, reduction, label_smoothing):
-        rows, classes = logits.shape
-        kept = labels != ignore_index
-        safe_labels = np.where(kept, labels, 0)
-        targets = np.zeros_like(logits)
-        targets[np.arange(rows), safe_labels] = (1 - label_smoothing) * weight[safe_labels] * kept
-        if label_smoothing:
-            targets += (label_smoothing / classes) * weight * kept[:, None].astype(logits.dtype)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        losses = -(targets * log_probs).sum(axis=1)
-        ctx.targets, ctx.reduction = targets, reduction
-        ctx.divisor = (weight[safe_labels] * kept).sum() if reduction == "mean" else 1
-        ctx.save_for_backward(logits)
-        if reduction == "none":
-            return losses
-        with np.errstate(invalid="ignore", divide="ignore"):  # all rows ignored: nan, as torch
-            return np.asarray(losses.sum() / ctx.divisor, dtype=logits.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        logits, = ctx.saved_tensors
-        targets = ctx.targets
-        per_row = g.reshape(-1, 1) if ctx.reduction == "none" else g / ctx.divisor
-        d_logits = logits.softmax(dim=1) * targets.sum(axis=1, keepdims=True) - targets
-        return d_logits * per_row, None, None, None, None, None
-
-
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy between softmax(input) over dim 1 and class-index ``target``
-    (see :class:`CrossEntropy` for the formula and its gradient)."""
+    (see :class:`~gradlite.ops.loss.CrossEntropy` for the formula and its gradient)."""
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -197,34 +149,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
 
 
 # --------------------------------------------------------------------------- binary
-class BinaryCrossEntropy(Function):
-    """l = -w (y log x + (1 - y) log(1 - x)), each log clamped at -100 (as PyTorch,
-    so x = 0 or 1 gives a finite loss);
-
-    dl/dx = w (x - y) / max(x (1 - x), 1e-12),   dl/dy = w (log(1 - x) - log x).
-    """
-
-    @staticmethod
-    def forward(ctx, x, y, weight):
-        with np.errstate(divide="ignore"):
-            ctx.log_x = np.maximum(np.log(x), -100)
-            ctx.log_1mx = np.maximum(np.log1p(-x), -100)
-        ctx.weight = weight
-        ctx.save_for_backward(x, y)
-        return -weight * (y * ctx.log_x + (1 - y) * ctx.log_1mx)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        g = g * ctx.weight
-        return ctx.needed(lambda: g * (x - y) / (x * (1 - x)).clamp(min=1e-12),
-                          lambda: g * (ctx.log_1mx - ctx.log_x),
-                          lambda: None)
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against ``target``
-    (see :class:`BinaryCrossEntropy`)."""
+    (see :class:`~gradlite.ops.loss.BinaryCrossEntropy`)."""
     _check_reduction("binary_cross_entropy", reduction)
     input = as_tensor(input)
     target = _same_shape("binary_cross_entropy", input, target)
@@ -232,47 +159,20 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError("binary_cross_entropy: all elements of input must be probabilities "
                          f"in [0, 1], found values in [{input.data.min()}, {input.data.max()}]"
                          "; for raw scores use binary_cross_entropy_with_logits")
-    weight = np.ones((), input.dtype) if weight is None else _array(weight)
+    weight = np.ones((), input.dtype) if weight is None else unwrap(weight)
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
-
-
-class BinaryCrossEntropyWithLogits(Function):
-    """Binary cross-entropy of sigmoid(x), with positive-class weight q (default 1):
-
-        l = -w (q y log s(x) + (1 - y) log(1 - s(x)))
-          = w ((1 - y) x + (1 + (q - 1) y) softplus(-x)),
-
-    softplus(-x) = log(1 + e^-x) = max(-x, 0) + log(1 + e^-|x|) never overflows.
-
-        dl/dx = w (s(x) (q y + 1 - y) - q y),   dl/dy = w ((q - 1) softplus(-x) - x).
-    """
-
-    @staticmethod
-    def forward(ctx, x, y, weight, pos_weight):
-        ctx.softplus_neg_x = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        ctx.weight, ctx.pos_weight = weight, pos_weight
-        ctx.save_for_backward(x, y)
-        return weight * ((1 - y) * x + (1 + (pos_weight - 1) * y) * ctx.softplus_neg_x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        g, q = g * ctx.weight, ctx.pos_weight
-        return ctx.needed(lambda: g * (x.sigmoid() * (y * q + 1 - y) - y * q),
-                          lambda: g * ((q - 1) * ctx.softplus_neg_x - x),
-                          lambda: None, lambda: None)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
     """Sigmoid and binary cross-entropy in one numerically stable step (see
-    :class:`BinaryCrossEntropyWithLogits`); ``pos_weight`` broadcasts over the last dim."""
+    :class:`~gradlite.ops.loss.BinaryCrossEntropyWithLogits`); ``pos_weight`` broadcasts over the last dim."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     input = as_tensor(input)
     target = _same_shape("binary_cross_entropy_with_logits", input, target)
     one = np.ones((), input.dtype)
-    weight = one if weight is None else _array(weight)
-    pos_weight = one if pos_weight is None else _array(pos_weight)
+    weight = one if weight is None else unwrap(weight)
+    pos_weight = one if pos_weight is None else unwrap(pos_weight)
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(loss, reduction)
 

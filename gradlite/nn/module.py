@@ -107,33 +107,28 @@ class Module:
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None for an absent one like ``bias=False``)."""
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
-                            f"got {type(param).__name__}")
-        self._check_new_name("register_parameter", name)
-        self._forget(name)
-        self._parameters[name] = param
+        self._register("register_parameter", self._parameters, name, param, Parameter)
 
     def register_buffer(self, name, tensor, persistent=True):
         """Register ``tensor`` as buffer ``name``: saved in ``state_dict`` when
         ``persistent``, never returned by ``parameters()``."""
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, "
-                            f"got {type(tensor).__name__}")
-        self._check_new_name("register_buffer", name)
-        self._forget(name)
-        self._buffers[name] = tensor
+        self._register("register_buffer", self._buffers, name, tensor, Tensor)
         if not persistent:
             self._non_persistent_buffers.add(name)
 
     def add_module(self, name, module):
         """Register ``module`` as the child ``name`` (``self.name = module`` does the same)."""
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None, "
-                            f"got {type(module).__name__}")
-        self._check_new_name("add_module", name)
+        self._register("add_module", self._modules, name, module, Module)
+
+    def _register(self, caller, registry, name, value, kind):
+        """The one way into a registry: check the value's type and the name, then
+        replace whatever ``name`` was before."""
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{caller}: {name!r} must be a {kind.__name__} or None, "
+                            f"got {type(value).__name__}")
+        self._check_new_name(caller, name)
         self._forget(name)
-        self._modules[name] = module
+        registry[name] = value
 
     register_module = add_module
 

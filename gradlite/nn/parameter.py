@@ -1,7 +1,8 @@
 """Parameter: a Tensor that a Module registers as one of its learnable weights."""
 import numpy as np
 
-from ..tensor import Tensor, _default_dtype_array
+from ..dtypes import array_from
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -23,7 +24,7 @@ class Parameter(Tensor):
         elif isinstance(data, np.ndarray):
             array = data
         else:
-            array = _default_dtype_array(data)
+            array = array_from(data)
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):

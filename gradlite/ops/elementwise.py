@@ -229,52 +229,6 @@ class Abs(Function):
         return g * ctx.sign
 
 
-class Tanh(Function):
-    """y = tanh x;  dy/dx = 1 - y^2."""
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g * (1 - y * y)
-
-
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
-
-    Computed from e^-|x| so that neither branch overflows at |x| = 1e4."""
-
-    @staticmethod
-    def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g * y * (1 - y)
-
-
-class Relu(Function):
-    """y = max(x, 0);  dy/dx = [x > 0]."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.positive = x > 0
-        return np.maximum(x, 0, dtype=x.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.positive
-
-
 class Clamp(Function):
     """y = min(max(x, lo), hi);  dy/dx = [lo <= x <= hi]."""
 

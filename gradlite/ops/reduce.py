@@ -1,4 +1,4 @@
-"""Reductions, softmax and matrix multiplication."""
+"""Reductions and matrix multiplication."""
 import numpy as np
 
 from ..autograd import Function
@@ -46,42 +46,6 @@ class Max(_Extreme):
 class Min(_Extreme):
     __doc__ = _Extreme.__doc__.replace("max (or min)", "min")
     reduce = staticmethod(np.min)
-
-
-class LogSoftmax(Function):
-    """y_i = x_i - log(sum_j e^x_j), computed with the max subtracted first;
-    dy/dx applied to g:  g - softmax(x) * sum(g)."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        shifted = x - x.max(axis=dim, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return g - y.exp() * g.sum(dim=ctx.dim, keepdim=True), None
-
-
-class Softmax(Function):
-    """y_i = e^x_i / sum_j e^x_j (max subtracted first);
-    dy/dx applied to g:  y * (g - sum(g * y))."""
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        e = np.exp(x - x.max(axis=dim, keepdims=True))
-        y = e / e.sum(axis=dim, keepdims=True)
-        ctx.dim = dim
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, = ctx.saved_tensors
-        return y * (g - (g * y).sum(dim=ctx.dim, keepdim=True)), None
 
 
 class Matmul(Function):
