@@ -246,7 +246,17 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                 accumulate_grad(tensor, g, owned and ctx is None, create_graph)
             if ctx is None:
                 continue
-            for inp, g_in, owned in _input_grads(ctx, g):
+            grads = ctx.fn.backward(ctx, g)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(ctx.inputs):
+                raise RuntimeError(f"{ctx.fn.__name__}.backward returned {len(grads)} "
+                                   f"gradients, but forward took {len(ctx.inputs)} arguments")
+            for i, inp in enumerate(ctx.inputs):
+                if inp is None or grads[i] is None:
+                    continue
+                owned = not isinstance(grads[i], _Tensor) and _handed_over(grads, i)
+                g_in = _as_input_grad(grads[i], inp, ctx.fn)
                 key = id(inp)
                 if key in pending:
                     pending[key] = (pending[key][0] + g_in, True)
@@ -277,36 +287,24 @@ def accumulate_grad(tensor, g, owned, create_graph=False):
     tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
-def _input_grads(ctx, g):
-    """Call ``ctx.fn.backward`` and yield ``(input, gradient Tensor, owned)`` for each
-    input that needs one, checked against the input's shape and cast to its dtype."""
-    fn = ctx.fn
-    grads = fn.backward(ctx, g)
-    if not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(ctx.inputs):
-        raise RuntimeError(f"{fn.__name__}.backward returned {len(grads)} gradients, "
-                           f"but forward took {len(ctx.inputs)} arguments")
-    for i, inp in enumerate(ctx.inputs):
-        if inp is None or grads[i] is None:
-            continue
-        owned = _handed_over(grads, i)
-        g_in = grads[i]
-        if not isinstance(g_in, _Tensor):
-            g_in = _Tensor._make(np.asarray(g_in), False)
-        if g_in.data.shape != inp.data.shape:
-            raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
-                               f"{g_in.data.shape} for an input of shape {inp.data.shape}")
-        if g_in.data.dtype != inp.data.dtype:
-            g_in = g_in.to(inp.data.dtype)
-        yield inp, g_in, owned
+def _as_input_grad(g, inp, fn):
+    """A gradient returned by ``fn.backward`` as a Tensor of ``inp``'s shape and dtype."""
+    if not isinstance(g, _Tensor):
+        g = _Tensor._make(np.asarray(g), False)
+    if g.data.shape != inp.data.shape:
+        raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
+                           f"{g.data.shape} for an input of shape {inp.data.shape}")
+    if g.data.dtype != inp.data.dtype:
+        g = g.to(inp.data.dtype)
+    return g
 
 
 def _handed_over(grads, i):
     """Whether ``grads[i]``, returned by a backward, is an array that nothing else can
     reach: it owns its memory (it is no view) and the tuple ``grads`` holds the only
-    reference to it (``getrefcount`` counts that one and its own argument). Then the
-    engine may keep it as a leaf's ``.grad`` without copying it."""
+    reference to it (``getrefcount`` counts that one and its own argument; the sweep
+    reads it before binding it to a name). Then the engine may keep it as a leaf's
+    ``.grad`` without copying it."""
     return (isinstance(grads[i], np.ndarray) and grads[i].flags.owndata
             and sys.getrefcount(grads[i]) == 2)
 
