@@ -7,7 +7,8 @@ The gradient of the mean loss over the whole batch is the mean of the ranks' gra
 
 so after ``loss.backward()`` every rank holds that average and ``optimizer.step()`` keeps
 the copies identical. Parameters start equal: rank 0's are broadcast when the model is
-wrapped (and its buffers, e.g. BatchNorm's running statistics, before each forward).
+wrapped, and its buffers (BatchNorm's running statistics) before each forward that
+records a graph.
 
 The averaging overlaps backward. Parameters are grouped, last layer first, into buckets of
 about ``bucket_cap_mb``; a hook on each parameter copies its gradient into its bucket when
@@ -18,7 +19,7 @@ bucket and hands out the averages.
 import numpy as np
 
 from .. import distributed as dist
-from ..autograd import no_grad
+from ..autograd import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from .module import Module
 
@@ -91,7 +92,7 @@ class DistributedDataParallel(Module):
                 f"{self._arrived} of the {self._expected} parameters; every parameter that "
                 "requires grad must take part in the loss (find_unused_parameters is not "
                 "supported)")
-        if self.broadcast_buffers:
+        if self.broadcast_buffers and is_grad_enabled():      # training, as torch
             for buffer in self.module.buffers():
                 dist.broadcast(buffer, 0)
         return self.module(*inputs, **kwargs)
