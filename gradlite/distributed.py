@@ -19,6 +19,7 @@ Built on mpi4py (``pip install "gradlite[mpi]"`` brings mpi4py and MPICH). After
 (``MPI_Abort``), so the other ranks do not wait forever for a partner that died.
 """
 import sys
+import time
 
 import numpy as np
 
@@ -92,6 +93,7 @@ def _abort_on_uncaught_exception(kind, value, traceback):
     """Print the traceback as usual, then end every rank of the job with exit code 1."""
     _Group.previous_excepthook(kind, value, traceback)
     sys.stderr.flush()
+    time.sleep(0.2)         # let mpiexec pass the traceback on before it ends the job
     _mpi().COMM_WORLD.Abort(1)
 
 

@@ -109,7 +109,8 @@ def mpiexec():
     return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
 
 
-def run_ranks(mode, out_dir, ranks=RANKS):
+def run_ranks(*arguments, ranks=RANKS):
+    """``mpiexec -n ranks python arguments...``, the ranks importing this gradlite."""
     pytest.importorskip("mpi4py")
     launcher = mpiexec()
     if launcher is None:
@@ -117,17 +118,16 @@ def run_ranks(mode, out_dir, ranks=RANKS):
     env = dict(os.environ, PYTHONPATH=str(Path(gradlite.__file__).parents[1]),
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     try:
-        return subprocess.run([launcher, "-n", str(ranks), sys.executable, __file__, mode,
-                               str(out_dir)], env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+        return subprocess.run([launcher, "-n", str(ranks), sys.executable, *map(str, arguments)],
+                              env=env, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as hang:
-        pytest.fail(f"mpiexec {mode} hung for {TIMEOUT} s: {hang.stderr}")
+        pytest.fail(f"mpiexec {arguments} hung for {TIMEOUT} s: {hang.stderr}")
 
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
-    result = run_ranks("ddp", out)
+    result = run_ranks(__file__, "ddp", out)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -152,9 +152,20 @@ def test_ddp_equals_one_process_at_the_doubled_batch(ddp_run):
 
 
 def test_one_rank_raising_ends_the_job_instead_of_hanging(tmp_path):
-    result = run_ranks("raise", tmp_path)
+    result = run_ranks(__file__, "raise", tmp_path)
     assert result.returncode != 0
     assert "ValueError: rank 1 fails on purpose" in result.stderr
+
+
+def test_gradlite_train_distributed(tmp_path, capsys):
+    from gradlite.cli import main
+    out = tmp_path / "run"
+    result = run_ranks("-m", "gradlite", "train", "--distributed", "--data", "xo", "--model", "mlp",
+                       "--epochs", "1", "--batch-size", "32", "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("data-parallel over 2 processes") == 1     # rank 0 only
+    assert main(["evaluate", str(out / "model.npz")]) == 0
+    assert "test accuracy" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------- the ranks' side
