@@ -26,6 +26,7 @@ from .tensor import (Tensor, arange, as_tensor, bool_, empty, empty_like, eye, f
 from .viz import draw_dot, render_dot
 
 from . import data, metrics, nn, optim  # noqa: E402  (they build on the core above)
+from . import distributed, onnx  # noqa: E402  (interop; mpi4py and onnx load on first use)
 
 bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
 __version__ = "0.1.0"

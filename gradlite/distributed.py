@@ -166,7 +166,8 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
         raise ValueError(f"all_reduce: op must be one of ReduceOp.SUM, PRODUCT, MIN, MAX, AVG; "
                          f"got {op!r}")
     if op == ReduceOp.AVG and array.dtype.kind != "f":
-        raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {array.dtype}")
+        raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, "
+                        f"got {array.dtype}")
     size = comm.Get_size()
 
     def finish():

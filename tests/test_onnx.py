@@ -118,7 +118,8 @@ def test_export_leaves_the_model_and_tensor_as_they_were(tmp_path):
     assert gradlite.Tensor.__add__ is add and gradlite.cat is gradlite.functions.cat
     graph = onnx.load(tmp_path / "lenet.onnx").graph
     assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [2, 1, 28, 28]
-    assert [i.name for i in graph.input] == ["input"] and [o.name for o in graph.output] == ["output"]
+    assert [i.name for i in graph.input] == ["input"]
+    assert [o.name for o in graph.output] == ["output"]
     assert len(graph.initializer) >= len(list(model.parameters()))
 
 
@@ -151,7 +152,8 @@ class Exponential(nn.Module):
 @pytest.mark.parametrize("model,named", [
     (nn.Sequential(nn.Flatten(), nn.Maxout(4, 3)),
      r"Maxout \(module '1'\): its forward uses the operation \w+, which has no ONNX"),
-    (nn.Sequential(nn.Linear(4, 4), Exponential()), r"Exponential \(module '1'\).*no ONNX conversion"),
+    (nn.Sequential(nn.Linear(4, 4), Exponential()),
+     r"Exponential \(module '1'\).*no ONNX conversion"),
 ])
 def test_a_layer_it_cannot_export_is_named(model, named):
     with pytest.raises(gradlite.onnx.UnsupportedOperatorError, match=named):

@@ -67,7 +67,8 @@ class DistributedDataParallel(Module):
                  find_unused_parameters=False, **kwargs):
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"DistributedDataParallel: expected a Module, got {type(module).__name__}")
+            raise TypeError(f"DistributedDataParallel: expected a Module, "
+                            f"got {type(module).__name__}")
         if find_unused_parameters:
             raise ValueError("DistributedDataParallel: find_unused_parameters=True is not "
                              "supported; every parameter must take part in the loss")
@@ -129,9 +130,10 @@ class DistributedDataParallel(Module):
     def _start_full_buckets(self):
         """Start the all-reduce of every full bucket, in bucket order (every rank must
         start the same collectives in the same order), and let MPI progress the others."""
-        while (self._next_bucket < len(self._buckets)
-               and self._buckets[self._next_bucket].arrived == len(self._buckets[self._next_bucket].params)):
+        while self._next_bucket < len(self._buckets):
             bucket = self._buckets[self._next_bucket]
+            if bucket.arrived < len(bucket.params):
+                break
             bucket.work = dist.all_reduce(Tensor(bucket.buffer), async_op=True)
             self._next_bucket += 1
         for bucket in self._buckets[:self._next_bucket]:

@@ -118,7 +118,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     inputs = [Tensor(np.array(as_tensor(a).data), requires_grad=False) for a in args]
     for i, t in enumerate(inputs):
         if t.dtype.kind != "f":
-            raise TypeError(f"onnx.export: input {i} must be a floating-point tensor, got {t.dtype}")
+            raise TypeError(f"onnx.export: input {i} must be a floating-point tensor, "
+                            f"got {t.dtype}")
         t.requires_grad = True
     input_names = _names(input_names, len(inputs), "input", "input_names")
 

@@ -92,8 +92,9 @@ def batch_norm(g, out, input, running_mean, running_var, weight=None, bias=None,
         g.unsupported("batch_norm with batch statistics (training mode, or "
                       "track_running_stats=False)")
     channels = input.shape[1]
-    scale = g.name(weight) if weight is not None else g.constant(np.ones(channels, out.dtype), "ones")
-    shift = g.name(bias) if bias is not None else g.constant(np.zeros(channels, out.dtype), "zeros")
+    ones, zeros = np.ones(channels, out.dtype), np.zeros(channels, out.dtype)
+    scale = g.name(weight) if weight is not None else g.constant(ones, "ones")
+    shift = g.name(bias) if bias is not None else g.constant(zeros, "zeros")
     return g.op("BatchNormalization", [g.name(input), scale, shift, g.name(running_mean),
                                        g.name(running_var)], epsilon=float(eps))
 
