@@ -8,7 +8,8 @@ name, or a constant (initializer) made from a parameter, buffer or Python number
 
 ``CONVERTERS`` says which attribute of which object each converter replaces while a model
 is traced: ``nn.functional`` for the layers' functions, ``Tensor`` for the methods and
-operators forward code uses, ``gradlite`` for ``cat``.
+operators forward code uses, ``gradlite`` for ``cat`` (a function is also replaced in the
+module that defines it, so calls from inside that module are seen too).
 """
 import math
 
@@ -196,7 +197,6 @@ CONVERTERS = {
                "__truediv__": _binary("Div"), "__rtruediv__": _binary("Div", reflected=True),
                "__neg__": neg},
     "gradlite": {"cat": cat, "concatenate": cat},
-    "functions": {"cat": cat, "concatenate": cat},
 }
 
 #: In-place Tensor methods: refused on a traced value (the trace would miss the change).

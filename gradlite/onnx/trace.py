@@ -155,21 +155,27 @@ class tracing:
         self.model = model
         self.graph = Graph({id(m): name for name, m in model.named_modules()})
 
-    def _owners(self):
-        from .. import functions
+    @staticmethod
+    def _owners(owner_name, name):
+        """The objects whose attribute ``name`` the model's code may call: the owner
+        named in ``CONVERTERS`` and, for a function, the module that defines it."""
         from ..nn import functional
-        return {"nn.functional": functional, "Tensor": Tensor, "functions": functions,
-                "gradlite": sys.modules["gradlite"]}
+        owner = {"nn.functional": functional, "Tensor": Tensor,
+                 "gradlite": sys.modules["gradlite"]}[owner_name]
+        original = getattr(owner, name)
+        home = sys.modules.get(getattr(original, "__module__", None) or "")
+        same = home is not None and home is not owner and getattr(home, name, None) is original
+        return [owner, home] if same else [owner]
 
     def __enter__(self):
-        graph, owners = self.graph, self._owners()
+        graph = self.graph
         self._saved = []                         # (owner, name, original)
         for owner_name, converters in symbolic.CONVERTERS.items():
-            owner = owners[owner_name]
             for name, convert in converters.items():
-                original = getattr(owner, name)
-                self._saved.append((owner, name, original))
-                setattr(owner, name, _recorded(graph, original, convert))
+                for owner in self._owners(owner_name, name):
+                    original = getattr(owner, name)
+                    self._saved.append((owner, name, original))
+                    setattr(owner, name, _recorded(graph, original, convert))
         for name in symbolic.IN_PLACE:
             original = getattr(Tensor, name)
             self._saved.append((Tensor, name, original))
