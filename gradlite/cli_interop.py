@@ -79,6 +79,9 @@ def distribute(args, model, train_set):
     checkpoint keeps the model's own state_dict keys. Only rank 0 prints and writes
     files; the other ranks write theirs into a temporary directory, removed at exit.
     """
+    from .cli import CLIError
+    if not dist.is_available():
+        raise CLIError('--distributed needs mpi4py and an MPI library: pip install "gradlite[mpi]"')
     dist.init_process_group("mpi")
     DistributedDataParallel(model)       # its hooks on the parameters keep it alive
     sampler = DistributedSampler(train_set, seed=args.seed)

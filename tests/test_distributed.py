@@ -77,6 +77,14 @@ def test_without_a_process_group_the_calls_say_so():
         dist.init_process_group("nccl")
 
 
+def test_train_distributed_without_mpi_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from gradlite import distributed as dist
+    from gradlite.cli import main
+    monkeypatch.setattr(dist, "is_available", lambda: False)
+    assert main(["train", "--distributed", "--data", "xo", "--out", str(tmp_path)]) == 1
+    assert 'pip install "gradlite[mpi]"' in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------- 2 ranks under mpiexec
 
 def small_cnn():
