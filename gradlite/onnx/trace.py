@@ -162,44 +162,40 @@ class tracing:
         from ..nn import functional
         owner = {"nn.functional": functional, "Tensor": Tensor,
                  "gradlite": sys.modules["gradlite"]}[owner_name]
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:
+            return []
         home = sys.modules.get(getattr(original, "__module__", None) or "")
         same = home is not None and home is not owner and getattr(home, name, None) is original
         return [owner, home] if same else [owner]
 
+    def _patch(self, owner, name, wrap):
+        original = getattr(owner, name)
+        self._saved.append((owner, name, original))
+        setattr(owner, name, wrap(original))
+
     def __enter__(self):
         graph = self.graph
         self._saved = []                         # (owner, name, original)
-        for owner_name, converters in symbolic.CONVERTERS.items():
-            for name, convert in converters.items():
-                for owner in self._owners(owner_name, name):
-                    original = getattr(owner, name)
-                    self._saved.append((owner, name, original))
-                    setattr(owner, name, _recorded(graph, original, convert))
-        for name in symbolic.IN_PLACE:
-            original = getattr(Tensor, name)
-            self._saved.append((Tensor, name, original))
-            setattr(Tensor, name, _refused_in_place(graph, original, name))
-        call = Module.__call__
-        self._saved.append((Module, "__call__", call))
-
-        def traced_call(module, *args, **kwargs):
-            graph.module_stack.append(module)
-            try:
-                out = call(module, *args, **kwargs)
-            finally:
-                graph.module_stack.pop()
-            if graph.recording:
-                graph.check_outputs(module, out)
-            return out
-        Module.__call__ = traced_call
         self._training = [(m, m.training) for m in self.model.modules()]
         self._requires_grad = [(p, p.requires_grad) for p in self.model.parameters()]
-        self.model.eval()
-        for p in self.model.parameters():
-            p.requires_grad = False
         self._grad_mode = enable_grad()
         self._grad_mode.__enter__()
+        try:
+            for owner_name, converters in symbolic.CONVERTERS.items():
+                for name, convert in converters.items():
+                    for owner in self._owners(owner_name, name):
+                        self._patch(owner, name,
+                                    lambda original: _recorded(graph, original, convert))
+            for name in symbolic.IN_PLACE:
+                self._patch(Tensor, name, lambda original: _refused_in_place(graph, original, name))
+            self._patch(Module, "__call__", lambda call: _checked_call(graph, call))
+            self.model.eval()
+            for p in self.model.parameters():
+                p.requires_grad = False
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return graph
 
     def __exit__(self, *exc_info):
@@ -210,3 +206,18 @@ class tracing:
             module.training = training
         for p, flag in self._requires_grad:
             p.requires_grad = flag
+
+
+def _checked_call(graph, call):
+    """``Module.__call__`` that keeps the stack of modules being run (for error messages)
+    and checks that each module's output is traced."""
+    def traced_call(module, *args, **kwargs):
+        graph.module_stack.append(module)
+        try:
+            out = call(module, *args, **kwargs)
+        finally:
+            graph.module_stack.pop()
+        if graph.recording:
+            graph.check_outputs(module, out)
+        return out
+    return traced_call
