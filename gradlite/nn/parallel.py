@@ -16,6 +16,8 @@ backward computes it, and a full bucket starts a non-blocking all-reduce at once
 backward goes on through the earlier layers. The last gradient to arrive waits for every
 bucket and hands out the averages.
 """
+import contextlib
+
 import numpy as np
 
 from .. import distributed as dist
@@ -98,17 +100,14 @@ class DistributedDataParallel(Module):
                 dist.broadcast(buffer, 0)
         return self.module(*inputs, **kwargs)
 
+    @contextlib.contextmanager
     def no_sync(self):
         """Context manager: backward inside it keeps its gradients local."""
-        ddp = self
-
-        class _NoSync:
-            def __enter__(self):
-                self.previous, ddp._sync = ddp._sync, False
-
-            def __exit__(self, *exc_info):
-                ddp._sync = self.previous
-        return _NoSync()
+        previous, self._sync = self._sync, False
+        try:
+            yield
+        finally:
+            self._sync = previous
 
     # ------------------------------------------------------------------ the reduction
     def _gradient_hook(self, param, bucket, index):
