@@ -11,6 +11,8 @@ import shutil
 import sys
 import tempfile
 
+import numpy as np
+
 from . import distributed as dist
 from .data import DataLoader, Subset
 from .data.distributed import DistributedSampler
@@ -38,11 +40,11 @@ def cmd_export(args):
     input ``input`` (N, 1, 28, 28) normalised as in training, output ``logits``."""
     from .cli import CLIError, load_checkpoint
     from .onnx import export
-    from .tensor import zeros
+    from .tensor import Tensor
     model, meta = load_checkpoint(args.checkpoint)
     batch = {0: "batch"}
     try:
-        export(model, zeros(1, *IMAGE_SHAPE), args.output, input_names=["input"],
+        export(model, Tensor(np.zeros((1, *IMAGE_SHAPE), np.float32)), args.output, input_names=["input"],
                output_names=["logits"], dynamic_axes={"input": batch, "logits": batch},
                opset_version=args.opset)
     except (ImportError, OSError, ValueError) as err:
