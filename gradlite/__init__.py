@@ -27,6 +27,7 @@ from .dtypes import bool_, float16, float32, float64, int32, int64, uint8
 from .viz import draw_dot, render_dot
 
 from . import data, metrics, nn, optim  # noqa: E402  (they build on the core above)
+from . import distributed, onnx  # noqa: E402  (interop; mpi4py and onnx load on first use)
 
 bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
 __version__ = "0.1.0"

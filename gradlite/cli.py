@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cli_interop  # interop: `gradlite export`, `gradlite train --distributed`
 from . import manual_seed, metrics, nn, optim
 from .data import DataFileError, DataLoader, DownloadError, datasets, transforms
 from .models import MODELS
@@ -188,6 +189,8 @@ def cmd_train(args):
             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
     model = MODELS[args.model](num_classes=meta["num_classes"])
     train_loader = _loader(train_set, args.batch_size, shuffle=True)
+    if args.distributed:  # interop: data-parallel over MPI
+        train_loader = cli_interop.distribute(args, model, train_set)
     optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
     out = _output_dir(args)
     try:
@@ -324,6 +327,7 @@ def build_parser():
     train.add_argument("--out", help="output directory (default: runs/<model>-<data>-<time>)")
     train.add_argument("--quiet", "--no-progress", action="store_true",
                        help="no progress bar or per-epoch lines")
+    cli_interop.add_arguments(train, commands)  # interop: train --distributed, export
 
     evaluate_ = commands.add_parser("evaluate", help="test a saved model")
     evaluate_.add_argument("checkpoint", help="model.npz written by gradlite train")
@@ -340,6 +344,7 @@ def build_parser():
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+COMMANDS["export"] = cli_interop.cmd_export  # interop
 
 
 def main(argv=None):

@@ -7,9 +7,10 @@ from . import datasets, transforms
 from .collate import default_collate
 from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .download import DownloadError
 from .idx import DataFileError, read_idx
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split",
            "default_collate", "datasets", "transforms", "read_idx",
-           "DataFileError", "DownloadError"]
+           "DataFileError", "DownloadError", "DistributedSampler"]

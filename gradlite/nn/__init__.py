@@ -8,6 +8,7 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1
                      MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
+from . import parallel  # noqa: E402  (nn.parallel.DistributedDataParallel)
 
 __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleList",
            "ModuleDict", "Identity", "Linear", "Maxout", "Conv2d", "MaxPool2d", "AvgPool2d",
