@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from gradlite.data import DataFileError, read_idx
+from gradlite.data import download as download_module
 from gradlite.data.idx import write_idx
 from gradlite.serialization import load, save
 
@@ -276,3 +277,24 @@ def test_a_small_gzip_cannot_become_hundreds_of_megabytes(tmp_path):
     assert bomb.stat().st_size < BOMB_MB << 11
     outcome, growth = peak_rss_growth_mb("idx", bomb)
     assert outcome == "refused" and growth < 50, growth
+
+
+# ----------------------------------------------------------------- download
+
+@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "/tmp/x", "a/b", "a\\b", "..",
+                                  ".", "", "x\0y"])
+def test_download_refuses_names_that_leave_the_root(tmp_path, monkeypatch, name):
+    fetched = []
+    monkeypatch.setattr(download_module, "_fetch", lambda *args: fetched.append(args))
+    with pytest.raises(ValueError, match="download: filename must be a plain file name"):
+        download_module.download(name, "0" * 32, ["http://mirror/"], tmp_path / "root")
+    assert fetched == [] and not (tmp_path / "x").exists()
+
+
+def test_download_accepts_a_plain_name(tmp_path, monkeypatch):
+    fetched = []
+    monkeypatch.setattr(download_module, "_fetch", lambda *args: fetched.append(args))
+    path = download_module.download("t10k-labels-idx1-ubyte.gz", "0" * 32,
+                                    ["http://mirror/"], tmp_path)
+    assert path == tmp_path / "t10k-labels-idx1-ubyte.gz"
+    assert fetched[0][:2] == ("http://mirror/t10k-labels-idx1-ubyte.gz", path)
