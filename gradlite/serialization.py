@@ -92,7 +92,7 @@ def _write_atomically(path, write):
     try:
         with os.fdopen(fd, "wb") as f:
             if mode is not None:
-                os.chmod(f.fileno(), mode)
+                os.chmod(tmp, mode)
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -473,10 +473,10 @@ def _load_safetensors(path):
     """``{name: array}`` from a .safetensors file; the safetensors library checks the
     header (size, JSON, offsets, dtypes) against the file and maps, not reads, it."""
     safetensors_numpy = _safetensors_numpy("gradlite.load")
-    if not os.path.exists(path):
-        open(path, "rb").close()                    # the usual FileNotFoundError
+    with open(path, "rb"):                  # a missing file etc.: the usual OSError
+        pass
     try:
         return dict(safetensors_numpy.load_file(path))
-    except Exception as err:
-        raise ValueError(f"gradlite.load: {path} is not a valid safetensors file "
+    except Exception as err:                # damaged header, or a dtype numpy lacks (bf16)
+        raise ValueError(f"gradlite.load: cannot read {path} as a safetensors file "
                          f"({type(err).__name__}: {err})") from None

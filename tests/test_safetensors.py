@@ -177,9 +177,17 @@ def test_damaged_files_give_one_clear_error(tmp_path):
     good = path.read_bytes()
     for what, content in damaged_files(good):
         path.write_bytes(content)
-        with pytest.raises(ValueError, match=r"^gradlite.load: .*m\.safetensors is not a "
-                                             r"valid safetensors file \(.+\)$"):
+        with pytest.raises(ValueError, match=r"^gradlite.load: cannot read .*m\.safetensors "
+                                             r"as a safetensors file \(.+\)$"):
             gradlite.load(path)
+
+
+def test_bfloat16_is_refused_clearly(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+    save_file({"w": torch.ones(3, dtype=torch.bfloat16)}, str(tmp_path / "bf16.safetensors"))
+    with pytest.raises(ValueError, match="cannot read .* as a safetensors file .*bfloat16"):
+        gradlite.load(tmp_path / "bf16.safetensors")
 
 
 def test_missing_file_is_file_not_found(tmp_path):
