@@ -298,3 +298,26 @@ def test_download_accepts_a_plain_name(tmp_path, monkeypatch):
                                     ["http://mirror/"], tmp_path)
     assert path == tmp_path / "t10k-labels-idx1-ubyte.gz"
     assert fetched[0][:2] == ("http://mirror/t10k-labels-idx1-ubyte.gz", path)
+
+
+def test_idx_gzip_promising_more_than_100x_its_size(tmp_path):
+    """A 1 MB gzip that honestly holds 1000 MB of zeros is still refused (real IDX data
+    compresses 2-6x); the plain file it unzips to is read."""
+    path = tmp_path / "zeros-idx1-ubyte.gz"
+    megabytes = 40                              # 40 KB of gzip for 40 MB of data
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(bytes([0, 0, 8, 1]) + (megabytes << 20).to_bytes(4, "big"))
+        zeros = bytes(1 << 20)
+        for _ in range(megabytes):
+            f.write(zeros)
+    with pytest.raises(DataFileError, match="over 100 times the size of the gzip file; if "
+                                            "the data is real, gunzip it"):
+        read_idx(path)
+    plain = tmp_path / "zeros-idx1-ubyte"
+    plain.write_bytes(gzip.decompress(path.read_bytes()))
+    assert read_idx(plain).shape == (megabytes << 20,)
+
+
+def test_idx_small_gzip_of_zeros_is_read(tmp_path):
+    write_idx(tmp_path / "z.gz", np.zeros((100, 28, 28), np.uint8))     # 78 KB -> 200 B
+    assert read_idx(tmp_path / "z.gz").shape == (100, 28, 28)
