@@ -137,19 +137,20 @@ def save_checkpoint(path, model, meta, history=None):
 def _save_or_rescue(path, model, meta, history):
     """``save_checkpoint`` to ``path``; if that fails, to the temporary directory, and
     raise a ``CLIError`` saying where the model could not be written (and where it was)."""
+    def reason(err):
+        return os.strerror(err.errno) if err.errno else str(err)
+
     try:
         save_checkpoint(path, model, meta, history)
         return
     except OSError as err:
-        reason = os.strerror(err.errno) if err.errno else str(err)
+        failure = f"could not write the model to {path} ({reason(err)})"
     rescue = Path(tempfile.gettempdir()) / f"gradlite-{meta['model']}-{os.getpid()}.npz"
     try:
         save_checkpoint(rescue, model, meta, history)
     except OSError as err:
-        raise CLIError(f"could not write the model to {path} ({reason}) nor to {rescue} "
-                       f"({os.strerror(err.errno) if err.errno else err}); it is lost") from None
-    raise CLIError(f"could not write the model to {path} ({reason}); saved it to {rescue} "
-                   "instead")
+        raise CLIError(f"{failure} nor to {rescue} ({reason(err)}); it is lost") from None
+    raise CLIError(f"{failure}; saved it to {rescue} instead")
 
 
 def _checkpoint_file(path):
@@ -167,11 +168,11 @@ def _checkpoint_file(path):
 def _check_meta(path, checkpoint):
     """Refuse a checkpoint whose description of the model is damaged or tampered with."""
     def field(name, ok, expected):
-        if not ok(checkpoint.get(name)):
-            raise CLIError(f"{path} is damaged: its {name!r} is {checkpoint.get(name)!r}, "
-                           f"expected {expected}")
+        value = checkpoint.get(name)
+        if not ok(value):
+            shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
+            raise CLIError(f"{path} is damaged: its {name!r} is {shown}, expected {expected}")
 
-    field("model", lambda v: v in MODELS, f"one of {', '.join(MODELS)}")
     field("data", lambda v: v in DATA_SETS, f"one of {', '.join(DATA_SETS)}")
     field("classes", lambda v: isinstance(v, list) and v and all(isinstance(c, str) for c in v),
           "a list of class names")
@@ -276,10 +277,13 @@ class _StopOnNonFiniteLoss(Callback):
             self.stop_training = True
 
 
+def _peak_lr(args):
+    return args.lr or OPTIMIZERS[args.optimizer][1]
+
+
 def _optimizer_and_schedule(args, model, steps_per_epoch):
-    build, default_lr = OPTIMIZERS[args.optimizer]
-    lr = args.lr or default_lr
-    optimizer = build(model.parameters(), lr)
+    lr = _peak_lr(args)
+    optimizer = OPTIMIZERS[args.optimizer][0](model.parameters(), lr)
     if args.schedule == "constant":
         return optimizer, None, f"{args.optimizer} lr {lr:g}"
     scheduler = OneCycleLR(optimizer, max_lr=lr, epochs=args.epochs,
@@ -291,7 +295,6 @@ def _optimizer_and_schedule(args, model, steps_per_epoch):
 def cmd_train(args):
     """``gradlite train``: train, test, save; returns the exit code."""
     start = time.perf_counter()
-    out = _output_dir(args)
     manual_seed(args.seed)
     train_set = load_dataset(args.data, True, args.data_dir, args.download, args.augment)
     test_set = load_dataset(args.data, False, args.data_dir, args.download)
@@ -301,6 +304,7 @@ def cmd_train(args):
     model = MODELS[args.model](num_classes=meta["num_classes"])
     train_loader = _loader(train_set, args.batch_size, shuffle=True)
     optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
+    out = _output_dir(args)
     print(f"training {args.model} on {args.data} ({len(train_set):,} training, "
           f"{len(test_set):,} test images) for {args.epochs} epoch(s), batch size "
           f"{args.batch_size}, {recipe}{', with augmentation' if args.augment else ''}")
@@ -311,9 +315,8 @@ def cmd_train(args):
                       callbacks=[divergence], progress=not args.quiet)
     if divergence.diverged:
         epoch, key, value = divergence.diverged
-        lr = args.lr or OPTIMIZERS[args.optimizer][1]
         raise CLIError(f"training diverged: the {key} became {value} in epoch {epoch + 1}; "
-                       f"nothing was saved; try a lower --lr (it was {lr:g})")
+                       f"nothing was saved; try a lower --lr (it was {_peak_lr(args):g})")
     _save_or_rescue(out / "model.npz", model, meta, history)
     if history.interrupted:
         print(f"{_Interruption.what()} after {history.epochs} complete epoch(s); saved the "
