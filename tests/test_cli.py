@@ -321,6 +321,7 @@ def test_a_failed_final_save_says_where_and_rescues_the_model(tmp_path, capsys, 
     rescue_dir.mkdir()
     monkeypatch.setattr(cli.tempfile, "tempdir", str(rescue_dir))
     monkeypatch.setattr(cli, "save", failing_save(tmp_path / "out"))
+    monkeypatch.setattr(cli, "fit", lambda *args, **kwargs: train.History())   # no training
     code, _, err = run(capsys, "train", *QUICK, "--out", str(tmp_path / "out"))
     rescued = rescue_dir / f"gradlite-mlp-{os.getpid()}.npz"
     assert code == 1
@@ -332,6 +333,7 @@ def test_a_failed_final_save_says_where_and_rescues_the_model(tmp_path, capsys, 
 def test_a_failed_final_save_and_rescue(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli.tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setattr(cli, "save", failing_save(tmp_path))
+    monkeypatch.setattr(cli, "fit", lambda *args, **kwargs: train.History())
     code, _, err = run(capsys, "train", *QUICK, "--out", str(tmp_path / "out"))
     assert code == 1
     assert_one_line_error(err, "could not write the model to", "nor to", "it is lost")
