@@ -13,8 +13,9 @@ tree are checked against each other and against the file's size before anything 
 allocated: members must be stored uncompressed (as ``save`` writes them) and fit in the
 file, an array's bytes must be exactly what its dtype and shape need, a ``bool`` must
 be ``true``/``false``, a scalar must point at a 0-d array, every array is used once. So
-loading a file allocates at most about the file's size, and can never run code (no
-pickle, no ``eval``). A file that fails a check raises one ``ValueError`` naming
+loading a file allocates at most a small multiple of the file's size (the arrays: their
+bytes; the JSON tree: its Python objects), and can never run code (no pickle, no
+``eval``). A file that fails a check raises one ``ValueError`` naming
 ``gradlite.load``, the file and the field.
 
 A path ending in ``.safetensors`` is read and written in the safetensors format instead

@@ -380,8 +380,9 @@ def test_evaluate_and_predict_accept_the_run_directory(checkpoint, tmp_path, cap
 def test_predict_reports_a_bad_image_and_predicts_the_others(checkpoint, tmp_path, capsys):
     pytest.importorskip("PIL")
     test_set = datasets.XO(train=False)
-    o_image = write_png(tmp_path / "o.png", test_set.data[np.flatnonzero(test_set.targets == 0)[0]])
-    x_image = write_png(tmp_path / "x.png", test_set.data[np.flatnonzero(test_set.targets == 1)[0]])
+    first = {label: np.flatnonzero(test_set.targets == label)[0] for label in (0, 1)}
+    o_image = write_png(tmp_path / "o.png", test_set.data[first[0]])
+    x_image = write_png(tmp_path / "x.png", test_set.data[first[1]])
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     code, out, err = run(capsys, "predict", str(checkpoint.parent), o_image, str(broken),
@@ -390,7 +391,8 @@ def test_predict_reports_a_bad_image_and_predicts_the_others(checkpoint, tmp_pat
     assert out.splitlines()[0].startswith(f"{o_image}: O (probability ")
     assert out.splitlines()[1].startswith(f"{x_image}: X (probability ")
     errors = err.splitlines()
-    assert len(errors) == 2 and all(e.startswith("gradlite: error: cannot read image") for e in errors)
+    assert len(errors) == 2
+    assert all(e.startswith("gradlite: error: cannot read image") for e in errors)
     assert "broken.png" in errors[0] and "missing.png" in errors[1]
 
 
