@@ -193,7 +193,7 @@ def load_checkpoint(path):
     path = _checkpoint_file(path)
     try:
         checkpoint = load(path)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, ImportError) as err:   # ImportError: .safetensors
         raise CLIError(str(err)) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise CLIError(f"{path} is not a model saved by `gradlite train` (no model and data "

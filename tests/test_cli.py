@@ -458,3 +458,12 @@ def test_damaged_checkpoint_files_give_one_line_errors(checkpoint, tmp_path, cap
         code, _, err = run(capsys, "evaluate", str(path))
         assert code == 1
         assert_one_line_error(err, "damaged.npz is not a gradlite checkpoint")
+
+
+def test_a_safetensors_file_is_not_a_run(tmp_path, capsys, monkeypatch):
+    weights = tmp_path / "weights.safetensors"
+    weights.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "safetensors", None)       # not installed
+    code, _, err = run(capsys, "evaluate", str(weights))
+    assert code == 1
+    assert_one_line_error(err, 'pip install "gradlite[safetensors]"')
