@@ -11,27 +11,38 @@ trained with, so ``evaluate`` and ``predict`` can rebuild it), ``history.png`` a
 ``confusion_matrix.png`` (with matplotlib) into an output directory (``--out``, by
 default ``runs/<model>-<data>-<time>``) and prints its path.
 
-Errors the user can fix (bad data directory, foreign checkpoint, unreadable image)
-end with one line ``gradlite: error: ...`` on stderr and exit code 1; argparse's usage
-errors exit with 2; Ctrl-C during training saves the model so far and exits with 130.
+``evaluate`` and ``predict`` take the checkpoint or the run directory holding it.
+
+Errors the user can fix (bad data directory, foreign or damaged checkpoint, unreadable
+image, an output directory that cannot be written) end with one line ``gradlite: error:
+...`` on stderr and exit code 1; argparse's usage errors exit with 2 and show the
+subcommand's usage. Ctrl-C or SIGTERM during training saves the model so far and exits
+with 130 or 143 (128 + the signal number, as the shell reports a killed process).
+
+Adding a command: write ``cmd_<name>(args)`` returning the exit code and register it in
+``build_parser`` with ``_add_command(commands, "<name>", cmd_<name>, help=...)``.
 """
 import argparse
 import importlib.util
+import math
+import os
 import runpy
+import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import cli_interop  # interop: `gradlite export`, `gradlite train --distributed`
-from . import manual_seed, metrics, nn, optim
+from . import __version__, cli_interop, manual_seed, metrics, nn, optim
 from .data import DataFileError, DataLoader, DownloadError, datasets, transforms
 from .models import MODELS
 from .optim.lr_scheduler import OneCycleLR
 from .serialization import load, save
 from .tensor import Tensor
-from .train import fit, predict
+from .train import Callback, fit, predict
 
 CHECKPOINT_FORMAT = "gradlite-cli-model"
 DATA_SETS = ["mnist-small", "mnist", "fashion-mnist", "xo"]
@@ -56,6 +67,30 @@ DEFAULT_BATCH_SIZE = 64
 
 class CLIError(Exception):
     """A problem the user can fix; ``main`` prints it as one line and exits with 1."""
+
+
+class _Interruption:
+    """Which signal asked training to stop: SIGINT (Ctrl-C) unless SIGTERM came."""
+    signum = signal.SIGINT
+
+    @classmethod
+    def exit_code(cls):
+        return 128 + cls.signum
+
+    @classmethod
+    def what(cls):
+        return "interrupted" if cls.signum == signal.SIGINT else "terminated (SIGTERM)"
+
+
+def _sigterm_as_ctrl_c(signum, frame):
+    """SIGTERM (sent by schedulers and ``timeout``) does what Ctrl-C does: during
+    training, finish the batch and save; elsewhere, stop."""
+    _Interruption.signum = signal.SIGTERM
+    on_ctrl_c = signal.getsignal(signal.SIGINT)
+    if callable(on_ctrl_c):
+        on_ctrl_c(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt
 
 
 # ----------------------------------------------------------------- data
@@ -99,13 +134,66 @@ def save_checkpoint(path, model, meta, history=None):
           "history": dict(history or {})}, path)
 
 
-def load_checkpoint(path):
-    """Rebuild the model saved by ``gradlite train``; returns ``(model, meta)``."""
-    if not Path(path).is_file():
+def _save_or_rescue(path, model, meta, history):
+    """``save_checkpoint`` to ``path``; if that fails, to the temporary directory, and
+    raise a ``CLIError`` saying where the model could not be written (and where it was)."""
+    def reason(err):
+        return os.strerror(err.errno) if err.errno else str(err)
+
+    try:
+        save_checkpoint(path, model, meta, history)
+        return
+    except OSError as err:
+        failure = f"could not write the model to {path} ({reason(err)})"
+    rescue = Path(tempfile.gettempdir()) / f"gradlite-{meta['model']}-{os.getpid()}.npz"
+    try:
+        save_checkpoint(rescue, model, meta, history)
+    except OSError as err:
+        raise CLIError(f"{failure} nor to {rescue} ({reason(err)}); it is lost") from None
+    raise CLIError(f"{failure}; saved it to {rescue} instead")
+
+
+def _checkpoint_file(path):
+    """``path``, or the model.npz in it when it is a run directory."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "model.npz").is_file():
+            raise CLIError(f"no model.npz in the directory {path}")
+        return path / "model.npz"
+    if not path.is_file():
         raise CLIError(f"checkpoint {path} not found")
+    return path
+
+
+def _check_meta(path, checkpoint):
+    """Refuse a checkpoint whose description of the model is damaged or tampered with."""
+    def field(name, ok, expected):
+        value = checkpoint.get(name)
+        if not ok(value):
+            shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
+            raise CLIError(f"{path} is damaged: its {name!r} is {shown}, expected {expected}")
+
+    field("data", lambda v: v in DATA_SETS, f"one of {', '.join(DATA_SETS)}")
+    field("classes", lambda v: isinstance(v, list) and v and all(isinstance(c, str) for c in v),
+          "a list of class names")
+    field("num_classes", lambda v: v == len(checkpoint["classes"]) and type(v) is int,
+          f"the number of classes ({len(checkpoint['classes'])})")
+    field("normalize", lambda v: (isinstance(v, list) and len(v) == 2
+                                  and all(isinstance(x, float) and math.isfinite(x) for x in v)
+                                  and v[1] > 0), "[mean, std] with std > 0")
+    field("data_dir", lambda v: v is None or isinstance(v, str), "a directory or None")
+    field("state_dict", lambda v: isinstance(v, dict) and all(
+        isinstance(k, str) and isinstance(a, np.ndarray) and a.dtype.kind in "biuf"
+        for k, a in v.items()), "a dict of names to numeric arrays")
+
+
+def load_checkpoint(path):
+    """Rebuild the model saved by ``gradlite train`` from its checkpoint or its run
+    directory; returns ``(model, meta)``."""
+    path = _checkpoint_file(path)
     try:
         checkpoint = load(path)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, ImportError) as err:   # ImportError: .safetensors
         raise CLIError(str(err)) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise CLIError(f"{path} is not a model saved by `gradlite train` (no model and data "
@@ -113,11 +201,12 @@ def load_checkpoint(path):
     if checkpoint.get("model") not in MODELS:
         raise CLIError(f"{path} holds an unknown model {checkpoint.get('model')!r}; this "
                        f"gradlite knows {', '.join(MODELS)}")
+    _check_meta(path, checkpoint)
     model = MODELS[checkpoint["model"]](num_classes=checkpoint["num_classes"])
     try:
         model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as err:
-        details = "; ".join(line.strip() for line in str(err).splitlines()[1:])
+    except (RuntimeError, ValueError, TypeError) as err:
+        details = "; ".join(line.strip() for line in str(err).splitlines()[1:]) or str(err)
         raise CLIError(f"{path} does not fit the {checkpoint['model']} model: {details}") from None
     return model, checkpoint
 
@@ -161,15 +250,40 @@ def _save_plots(out, history, cm, class_names):
 # ----------------------------------------------------------------- commands
 
 def _output_dir(args):
-    if args.out:
-        return Path(args.out)
-    return Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """The output directory, created, after checking that files can be written in it."""
+    out = Path(args.out) if args.out else (
+        Path("runs") / f"{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CLIError(f"cannot create the output directory {out}: {err.strerror}") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise CLIError(f"cannot write in the output directory {out}: {err.strerror}; "
+                       "choose another with --out") from None
+    return out
+
+
+class _StopOnNonFiniteLoss(Callback):
+    """Ends training when an epoch's loss is inf or nan (a too high --lr)."""
+    diverged = None
+
+    def on_epoch_end(self, epoch, logs):
+        bad = [key for key in ("loss", "val_loss") if not math.isfinite(logs.get(key, 0.0))]
+        if bad:
+            self.diverged = (epoch, bad[0], logs[bad[0]])
+            self.stop_training = True
+
+
+def _peak_lr(args):
+    return args.lr or OPTIMIZERS[args.optimizer][1]
 
 
 def _optimizer_and_schedule(args, model, steps_per_epoch):
-    build, default_lr = OPTIMIZERS[args.optimizer]
-    lr = args.lr or default_lr
-    optimizer = build(model.parameters(), lr)
+    lr = _peak_lr(args)
+    optimizer = OPTIMIZERS[args.optimizer][0](model.parameters(), lr)
     if args.schedule == "constant":
         return optimizer, None, f"{args.optimizer} lr {lr:g}"
     scheduler = OneCycleLR(optimizer, max_lr=lr, epochs=args.epochs,
@@ -193,21 +307,23 @@ def cmd_train(args):
         train_loader = cli_interop.distribute(args, model, train_set)
     optimizer, scheduler, recipe = _optimizer_and_schedule(args, model, len(train_loader))
     out = _output_dir(args)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise CLIError(f"cannot create the output directory {out}: {err.strerror}") from None
     print(f"training {args.model} on {args.data} ({len(train_set):,} training, "
           f"{len(test_set):,} test images) for {args.epochs} epoch(s), batch size "
           f"{args.batch_size}, {recipe}{', with augmentation' if args.augment else ''}")
-    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
-                  val_loader=_loader(test_set, 500), scheduler=scheduler,
-                  progress=not args.quiet)
-    save_checkpoint(out / "model.npz", model, meta, history)
+    divergence = _StopOnNonFiniteLoss()
+    with np.errstate(over="ignore", invalid="ignore"):     # divergence is reported below
+        history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, args.epochs,
+                      val_loader=_loader(test_set, 500), scheduler=scheduler,
+                      callbacks=[divergence], progress=not args.quiet)
+    if divergence.diverged:
+        epoch, key, value = divergence.diverged
+        raise CLIError(f"training diverged: the {key} became {value} in epoch {epoch + 1}; "
+                       f"nothing was saved; try a lower --lr (it was {_peak_lr(args):g})")
+    _save_or_rescue(out / "model.npz", model, meta, history)
     if history.interrupted:
-        print(f"interrupted after {history.epochs} complete epoch(s); saved the model so far "
-              f"to {out / 'model.npz'}")
-        return 130
+        print(f"{_Interruption.what()} after {history.epochs} complete epoch(s); saved the "
+              f"model so far to {out / 'model.npz'}")
+        return _Interruption.exit_code()
     _, cm = report_test_results(model, test_set, meta, 500)
     saved = ["model.npz"] + _save_plots(out, history, cm, meta["classes"])
     print(f"saved {', '.join(saved)} in {out}")
@@ -228,18 +344,23 @@ def cmd_evaluate(args):
     return 0
 
 
-def read_image(path, normalize):
-    """A PNG/JPEG as a normalised (1, 28, 28) float32 array in MNIST's style: grayscale,
-    28x28, light strokes on a dark background (inverted if the border is light)."""
+def _pillow():
     try:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
     except ImportError:
         raise CLIError("reading images needs Pillow, which is not installed: "
                        "pip install pillow") from None
+    return Image
+
+
+def read_image(path, normalize):
+    """A PNG/JPEG as a normalised (1, 28, 28) float32 array in MNIST's style: grayscale,
+    28x28, light strokes on a dark background (inverted if the border is light)."""
+    Image = _pillow()
     try:
         with Image.open(path) as image:
             gray = image.convert("L").resize((28, 28), Image.BILINEAR)
-    except (OSError, UnidentifiedImageError) as err:
+    except Exception as err:     # Pillow's decoders raise many kinds for a damaged file
         raise CLIError(f"cannot read image {path}: {err}") from None
     pixels = np.asarray(gray, dtype=np.float32) / 255.0
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
@@ -250,14 +371,23 @@ def read_image(path, normalize):
 
 
 def cmd_predict(args):
-    """``gradlite predict CHECKPOINT IMAGE...``: the predicted class per image."""
+    """``gradlite predict CHECKPOINT IMAGE...``: the predicted class per image. An image
+    that cannot be read is reported (exit code 1) without stopping the others."""
     model, meta = load_checkpoint(args.checkpoint)
-    images = np.stack([read_image(path, meta["normalize"]) for path in args.images])
-    probabilities = predict(model, Tensor(images), output="probabilities")
-    for path, p in zip(args.images, probabilities):
-        best = int(p.argmax())
-        print(f"{path}: {meta['classes'][best]} (probability {p[best]:.3f})")
-    return 0
+    _pillow()
+    paths, images = [], []
+    for path in args.images:
+        try:
+            images.append(read_image(path, meta["normalize"]))
+            paths.append(path)
+        except CLIError as err:
+            print(f"gradlite: error: {err}", file=sys.stderr)
+    if images:
+        probabilities = predict(model, Tensor(np.stack(images)), output="probabilities")
+        for path, p in zip(paths, probabilities):
+            best = int(p.argmax())
+            print(f"{path}: {meta['classes'][best]} (probability {p[best]:.3f})")
+    return 0 if len(paths) == len(args.images) else 1
 
 
 def cmd_bench(bench_args):
@@ -279,17 +409,31 @@ def cmd_bench(bench_args):
 
 # ----------------------------------------------------------------- arguments
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+def _integer(text, minimum, expected):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
 
 
+def _positive_int(text):
+    return _integer(text, 1, "a positive integer")
+
+
+def _seed(text):
+    return _integer(text, 0, "a non-negative integer")
+
+
 def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
 
 
@@ -304,13 +448,22 @@ def _add_data_options(parser, default):
                         help="download mnist/fashion-mnist into --data-dir if missing")
 
 
+def _add_command(commands, name, run, **kwargs):
+    """A subcommand parser that runs ``run(args)``; ``args.command_parser`` is itself,
+    so that an unknown option is reported with the subcommand's usage."""
+    parser = commands.add_parser(name, **kwargs)
+    parser.set_defaults(run=run, command_parser=parser)
+    return parser
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="gradlite", description="Train and use small image classifiers with gradlite.")
+    parser.add_argument("--version", action="version", version=f"gradlite {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a model (default: LeNet-5 on the "
-                                "bundled MNIST subset)")
+    train = _add_command(commands, "train", cmd_train, help="train a model (default: "
+                         "LeNet-5 on the bundled MNIST subset)")
     train.add_argument("--model", choices=list(MODELS), default="lenet")
     _add_data_options(train, "mnist-small")
     train.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS)
@@ -323,28 +476,39 @@ def build_parser():
                        help="learning-rate schedule (default: onecycle)")
     train.add_argument("--augment", action="store_true",
                        help="random shifts, rotations and zooms of the training images")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_seed, default=0)
     train.add_argument("--out", help="output directory (default: runs/<model>-<data>-<time>)")
     train.add_argument("--quiet", "--no-progress", action="store_true",
                        help="no progress bar or per-epoch lines")
-    cli_interop.add_arguments(train, commands)  # interop: train --distributed, export
+    cli_interop.add_train_arguments(train)
 
-    evaluate_ = commands.add_parser("evaluate", help="test a saved model")
-    evaluate_.add_argument("checkpoint", help="model.npz written by gradlite train")
+    evaluate_ = _add_command(commands, "evaluate", cmd_evaluate, help="test a saved model")
+    evaluate_.add_argument("checkpoint", help="model.npz written by gradlite train, or its "
+                           "run directory")
     _add_data_options(evaluate_, None)
     evaluate_.add_argument("--batch-size", type=_positive_int, default=500)
 
-    predict_ = commands.add_parser("predict", help="classify images with a saved model")
-    predict_.add_argument("checkpoint", help="model.npz written by gradlite train")
+    predict_ = _add_command(commands, "predict", cmd_predict,
+                            help="classify images with a saved model")
+    predict_.add_argument("checkpoint", help="model.npz written by gradlite train, or its "
+                          "run directory")
     predict_.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG files")
+
+    export = _add_command(commands, "export", cli_interop.cmd_export,
+                          help="write a saved model as an ONNX file")
+    cli_interop.add_export_arguments(export)
 
     commands.add_parser("bench", help="run the benchmark suite (source checkout); "
                         "arguments go to python -m benchmarks", add_help=False)
     return parser
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
-COMMANDS["export"] = cli_interop.cmd_export  # interop
+def _parse(argv):
+    """The parsed arguments; an unknown option is an error of the subcommand it follows."""
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def main(argv=None):
@@ -354,14 +518,22 @@ def main(argv=None):
     if argv[:1] == ["bench"]:
         return cmd_bench(argv[1:])
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:           # --help (0) or a usage error (2)
+        args = _parse(argv)
+    except SystemExit as exit_:           # --help, --version (0) or a usage error (2)
         return exit_.code
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
+    _Interruption.signum = signal.SIGINT
     try:
-        return COMMANDS[args.command](args)
+        return args.run(args)
     except CLIError as err:
-        print(f"gradlite: error: {err}", file=sys.stderr)
+        message = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        print(f"gradlite: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("gradlite: interrupted", file=sys.stderr)
-        return 130
+        print(f"gradlite: {_Interruption.what()}", file=sys.stderr)
+        return _Interruption.exit_code()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

@@ -22,13 +22,16 @@ from .nn.parallel import DistributedDataParallel
 IMAGE_SHAPE = (1, 28, 28)
 
 
-def add_arguments(train_parser, commands):
-    """``--distributed`` for ``gradlite train``; the ``export`` subcommand."""
+def add_train_arguments(train_parser):
+    """``--distributed`` for ``gradlite train``."""
     train_parser.add_argument(
         "--distributed", action="store_true",
         help="data-parallel training over MPI: run as `mpiexec -n N gradlite train "
              "--distributed`; --batch-size is per process")
-    export = commands.add_parser("export", help="write a saved model as an ONNX file")
+
+
+def add_export_arguments(export):
+    """The arguments of ``gradlite export``."""
     export.add_argument("checkpoint", help="model.npz written by gradlite train")
     export.add_argument("output", help="the .onnx file to write")
     export.add_argument("--opset", type=int, default=None,

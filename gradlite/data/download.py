@@ -64,12 +64,23 @@ def _fetch(url, destination, md5, timeout):
                 os.remove(tmp)
 
 
+def _check_plain_name(filename):
+    """Refuse names that are not one file name inside the target directory."""
+    separators = {"/", "\\", os.sep, os.altsep} - {None}
+    if (not isinstance(filename, str) or filename in ("", ".", "..") or "\0" in filename
+            or any(sep in filename for sep in separators)):
+        raise ValueError(f"download: filename must be a plain file name inside root "
+                         f"(no directories, no '..'), got {filename!r}")
+
+
 def download(filename, md5, mirrors, root, timeout=30):
     """Download ``filename`` from the first mirror that serves it with the right md5.
 
     ``mirrors`` are base URLs ending in '/'.  Raises ``DownloadError`` listing what
-    each mirror said when none worked.
+    each mirror said when none worked, ``ValueError`` if ``filename`` is not a plain
+    file name (a path like ``../x`` or ``/etc/x`` would write outside ``root``).
     """
+    _check_plain_name(filename)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     problems = []
