@@ -28,4 +28,12 @@ from .viz import draw_dot, render_dot
 from . import data, metrics, nn, optim  # noqa: E402  (they build on the core above)
 
 bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
+
+# ---- added for PyTorch ports (issue 17): device shims, dtype aliases, torch.utils.data
+from .devices import (accelerator, backends, cuda, device, get_default_device,  # noqa: E402
+                      set_default_device)
+from .size import Size  # noqa: E402
+from . import utils  # noqa: E402,F401  (gradlite.utils.data is gradlite.data)
+float, double, half = float32, float64, float16  # noqa: A001  (torch.float, ...)
+long, int = int64, int32  # noqa: A001
 __version__ = "0.1.0"

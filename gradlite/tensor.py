@@ -16,8 +16,11 @@ import sys
 import numpy as np
 
 from . import autograd
+from . import devices as _device
 from . import ops
+from .graph_nodes import Node
 from .random import default_generator
+from .size import Size
 
 float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 int32, int64, uint8, bool_ = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.uint8), np.dtype(bool)
@@ -108,8 +111,9 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The op that produced this tensor (None for leaves)."""
-        return None if self._ctx is None else self._ctx.fn
+        """The node of the op that produced this tensor (None for leaves): ``name()``,
+        ``next_functions``, as in PyTorch."""
+        return None if self._ctx is None else Node(self._ctx)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -175,12 +179,12 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    device = "cpu"
+    device = _device.CPU
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def dim(self):
         return self.data.ndim
@@ -236,20 +240,18 @@ class Tensor:
         if self.data.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=gradlite.{self.data.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.fn.__name__}Backward>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return prefix + body + "".join(", " + e for e in extras) + ")"
 
     # ------------------------------------------------------------------ dtype and copies
-    def to(self, dtype=None, device=None):
-        """Cast to ``dtype`` (differentiable); ``device`` may only be 'cpu'."""
-        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
+    def to(self, *args, **kwargs):
+        """Cast to a dtype (differentiable): ``to(dtype)``, ``to(device)``, ``to(device,
+        dtype)``, ``to(other)``; the device may only be the CPU."""
+        dtype, _, copy = _device.parse_to_args("to", args, **kwargs)
         if dtype is None or np.dtype(dtype) == self.data.dtype:
-            return self
+            return self.clone() if copy else self
         return ops.Cast.apply(self, np.dtype(dtype))
 
     def float(self):

@@ -15,6 +15,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..devices import parse_to_args
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -224,13 +225,11 @@ class Module:
             else:
                 param.grad.data.fill(0)
 
-    def to(self, dtype=None, device=None):
-        """Cast every floating point parameter and buffer to ``dtype``, in place (the
-        Parameter objects stay the same, so build the optimizer after this); returns self."""
-        if isinstance(dtype, str) and dtype in ("cpu", "cuda", "mps"):
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
+    def to(self, *args, **kwargs):
+        """Cast every floating point parameter and buffer to a dtype, in place (the
+        Parameter objects stay the same, so build the optimizer after this); returns self.
+        Takes ``to(dtype)``, ``to(device)``, ``to(device, dtype)``; the device must be the CPU."""
+        dtype, _, _ = parse_to_args(f"{type(self).__name__}.to", args, **kwargs)
         if dtype is None:
             return self
         tensors = [t for _, t in self.named_parameters()] + [t for _, t in self.named_buffers()]
