@@ -32,6 +32,7 @@ bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
 # ---- added for PyTorch ports (issue 17): device shims, dtype aliases, torch.utils.data
 from .devices import (accelerator, backends, cuda, device, get_default_device,  # noqa: E402
                       set_default_device)
+from .random import Generator  # noqa: E402
 from .size import Size  # noqa: E402
 from . import utils  # noqa: E402,F401  (gradlite.utils.data is gradlite.data)
 float, double, half = float32, float64, float16  # noqa: A001  (torch.float, ...)

@@ -9,7 +9,11 @@ from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .download import DownloadError
 from .idx import DataFileError, read_idx
+from ._worker import get_worker_info
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split",
            "default_collate", "datasets", "transforms", "read_idx",
-           "DataFileError", "DownloadError"]
+           "DataFileError", "DownloadError", "get_worker_info", "Sampler", "SequentialSampler",
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
