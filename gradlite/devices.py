@@ -63,7 +63,7 @@ def as_cpu(where, caller):
         return CPU
     where = device(where)
     if where.type != "cpu":
-        raise RuntimeError(f"{caller}: gradlite runs on the CPU only, not on device "
+        raise ValueError(f"{caller}: gradlite runs on the CPU only, not on device "
                            f"'{where}'; use device='cpu' (or check cuda.is_available())")
     return where
 
