@@ -133,8 +133,8 @@ def parse_to_args(caller, args, dtype=None, device=None, non_blocking=False, cop
     for arg in args:
         if is_device(arg):
             device = arg
-        elif hasattr(arg, "dtype") and hasattr(arg, "shape"):   # to(other_tensor)
-            dtype, device = arg.dtype, getattr(arg, "device", None)
+        elif not isinstance(arg, type) and hasattr(arg, "dtype") and hasattr(arg, "shape"):
+            dtype, device = arg.dtype, getattr(arg, "device", None)   # to(other_tensor)
         else:
             dtype = arg
     return dtype, as_cpu(device, caller), copy
