@@ -35,6 +35,7 @@ from .devices import (accelerator, backends, cuda, device, get_default_device,  
 from .random import Generator  # noqa: E402
 from .size import Size  # noqa: E402
 from . import utils  # noqa: E402,F401  (gradlite.utils.data is gradlite.data)
+from .functions_extra import *  # noqa: E402,F401,F403  (gather, sort, einsum, randperm, ...)
 float, double, half = float32, float64, float16  # noqa: A001  (torch.float, ...)
 long, int = int64, int32  # noqa: A001
 __version__ = "0.1.0"

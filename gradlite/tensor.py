@@ -637,6 +637,172 @@ class Tensor:
         length = self.shape[_axes(dim, self.ndim, "chunk")[0]]
         return self.split(max(1, -(-length // chunks)), dim)
 
+    # ---- added for PyTorch ports (issue 17) ------------------------------------------
+    def nelement(self):
+        return self.data.size
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of ``size`` with this tensor's dtype (unless ``dtype`` is given)."""
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def log2(self):
+        """log2(x) = ln(x) / ln(2)."""
+        return self.log() * (1 / np.log(2.0))
+
+    def log10(self):
+        """log10(x) = ln(x) / ln(10)."""
+        return self.log() * (1 / np.log(10.0))
+
+    def select(self, dim, index):
+        """The slice at ``index`` along ``dim`` (that dim removed)."""
+        dim = _axes(dim, self.ndim, "select")[0]
+        if not -self.shape[dim] <= index < self.shape[dim]:
+            raise IndexError(f"select: index {index} is out of range for dim {dim} of size "
+                             f"{self.shape[dim]}")
+        return self[(slice(None),) * dim + (index,)]
+
+    def flip(self, *dims):
+        """The elements in reverse order along ``dims``."""
+        axes = _axes(_shape_arg(dims), self.ndim, "flip")
+        return self[tuple(slice(None, None, -1) if d in axes else slice(None)
+                          for d in range(self.ndim))]
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` (broadcast to self) is True, else self; no gradient
+        flows to the filled places."""
+        mask = _bool_mask(mask, self, "masked_fill")
+        value = value.data if isinstance(value, Tensor) else value
+        return ops.Where.apply(mask, Tensor._make(np.asarray(value, self.dtype), False), self)
+
+    def masked_fill_(self, mask, value):
+        mask = _bool_mask(mask, self, "masked_fill_")
+        self._check_inplace("masked_fill_")
+        self.data[np.broadcast_to(mask, self.shape)] = value
+        return self
+
+    def tril(self, diagonal=0):
+        """Keep the elements on and below the ``diagonal``-th diagonal, zero the rest."""
+        return self._triangle(np.tril, diagonal, "tril")
+
+    def triu(self, diagonal=0):
+        """Keep the elements on and above the ``diagonal``-th diagonal, zero the rest."""
+        return self._triangle(np.triu, diagonal, "triu")
+
+    def _triangle(self, pick, diagonal, name):
+        if self.ndim < 2:
+            raise ValueError(f"{name}: input tensor must have at least 2 dimensions, got shape "
+                             f"{self.shape}")
+        keep = pick(np.ones(self.shape[-2:], dtype=bool), diagonal)
+        return self.masked_fill(~keep, 0)
+
+    def repeat(self, *sizes):
+        """Tile: ``x.repeat(2, 3)`` stacks 2 x 3 copies (as ``numpy.tile``); gradients of
+        the copies add up."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller "
+                             f"than the number of tensor dims {self.ndim}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spread = self.reshape(tuple(v for n in shape for v in (1, n)))
+        copies = spread.expand(tuple(v for r, n in zip(sizes, shape) for v in (r, n)))
+        return copies.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def cumsum(self, dim, dtype=None):
+        """Running sum along ``dim``."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumsum.apply(x, _axes(dim, self.ndim, "cumsum")[0], False)
+
+    def cumprod(self, dim, dtype=None):
+        """Running product along ``dim``."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumprod.apply(x, _axes(dim, self.ndim, "cumprod")[0])
+
+    def gather(self, dim, index):
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (and so on): values read at
+        ``index`` along ``dim``."""
+        dim, index = _index_along(self, dim, index, "gather")
+        return ops.Gather.apply(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        """A copy with ``src`` (or the scalar ``value``) written at ``index`` along ``dim``."""
+        dim, index = _index_along(self, dim, index, "scatter")
+        src = _scatter_source(self, index, value if src is None else src, "scatter")
+        return ops.Scatter.apply(self, dim, index, src)
+
+    def scatter_add(self, dim, index, src):
+        """A copy with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+        dim, index = _index_along(self, dim, index, "scatter_add")
+        return ops.ScatterAdd.apply(self, dim, index, _scatter_source(self, index, src,
+                                                                      "scatter_add"))
+
+    def scatter_(self, dim, index, src=None, value=None):
+        return self._inplace("scatter_", lambda: self.scatter(dim, index, src, value))
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace("scatter_add_", lambda: self.scatter_add(dim, index, src))
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """``(values, indices)`` sorted along ``dim``; values carry the gradient."""
+        indices = self.argsort(dim, descending, stable=stable)
+        return Sorted(self.gather(dim, indices), indices)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        """The indices that sort ``self`` along ``dim`` (ties keep their order)."""
+        dim = _axes(dim, self.ndim, "argsort")[0] if self.ndim else 0
+        data = self.data if self.ndim else self.data.reshape(1)
+        order = np.argsort(-data if descending else data, axis=dim, kind="stable")
+        if descending and data.dtype.kind == "b":
+            order = np.argsort(~data, axis=dim, kind="stable")
+        return Tensor._make(order.reshape(self.shape).astype(np.int64), False)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+        dim = _axes(dim, self.ndim, "topk")[0] if self.ndim else 0
+        size = self.shape[dim] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError(f"topk: k ({k}) is out of range for dim {dim} of size {size}")
+        order = self.argsort(dim, descending=largest)
+        indices = order[(slice(None),) * dim + (slice(0, k),)]
+        return TopK(self.gather(dim, indices), indices)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements by default): 'fro' and 2 are
+        sqrt(sum x^2), 1 is sum |x|, inf is max |x|, other p (sum |x|^p)^(1/p)."""
+        axes = _axes(dim, self.ndim, "norm")
+        x = _floating(self)
+        if p in ("fro", 2):
+            return ops.Norm2.apply(x, axes, keepdim)
+        if p == float("inf"):
+            return x.abs().amax(dim=axes, keepdim=keepdim)
+        if p == 1:
+            return x.abs().sum(dim=axes, keepdim=keepdim)
+        if not isinstance(p, (int, float)) or p <= 0:
+            raise ValueError(f"norm: p must be 'fro', inf or a positive number, got {p!r}")
+        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
+
+    def bmm(self, mat2):
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+        if self.ndim != 3 or mat2.ndim != 3 or self.shape[0] != mat2.shape[0] \
+                or self.shape[2] != mat2.shape[1]:
+            raise ValueError(f"bmm: expected (b, n, m) and (b, m, p) tensors, got shapes "
+                             f"{self.shape} and {tuple(mat2.shape)}")
+        return self @ mat2
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """``num_samples`` category indices per row, drawn with probability proportional
+        to the row's (non-negative) weights."""
+        from .functions_extra import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
 
 # ---------------------------------------------------------------------- helpers
 def _promote(tensor, other):
@@ -698,6 +864,53 @@ def _index_arrays(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+# ---- added for PyTorch ports (issue 17) ----------------------------------------------
+Sorted = namedtuple("Sorted", ["values", "indices"])
+TopK = namedtuple("TopK", ["values", "indices"])
+
+
+def _bool_mask(mask, x, op):
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{op}: mask must be a bool tensor, got {mask.dtype}")
+    try:
+        np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's shape {x.shape}") from None
+    return mask
+
+
+def _index_along(x, dim, index, op):
+    """Check ``index`` for gather/scatter: an int64 tensor with x's number of dims,
+    entries in range along ``dim``, no larger than x on the other dims."""
+    dim = _axes(dim, x.ndim, op)[0]
+    index = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op}: index {index.shape} must have as many dims as the input "
+                         f"{x.shape}")
+    if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        raise ValueError(f"{op}: index {index.shape} is larger than the input {x.shape} "
+                         f"apart from dim {dim}")
+    outside = index[(index < 0) | (index >= x.shape[dim])]
+    if outside.size:
+        raise IndexError(f"{op}: index {int(outside[0])} is out of bounds for dim {dim} of "
+                         f"size {x.shape[dim]}")
+    return dim, index.astype(np.int64, copy=False)
+
+
+def _scatter_source(x, index, src, op):
+    """``src`` cut to ``index``'s shape (a scalar is broadcast to it)."""
+    if not isinstance(src, Tensor):
+        return np.full(index.shape, src, dtype=x.dtype)
+    if any(i > n for i, n in zip(index.shape, src.shape)) or src.ndim != index.ndim:
+        raise ValueError(f"{op}: src {src.shape} must be at least as large as index "
+                         f"{index.shape} in every dim")
+    return src[tuple(slice(0, n) for n in index.shape)]
 
 
 # ---------------------------------------------------------------------- creation

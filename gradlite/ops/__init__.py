@@ -5,3 +5,6 @@ from .elementwise import (Abs, Add, Cast, Clamp, Clone, Cos, Div, Exp, Log, Maxi
 from .reduce import LogSoftmax, Matmul, Max, Min, Softmax, Sum
 from .shape import Cat, Expand, GetItem, IndexAdd, Pad, Permute, Reshape
 from .util import kept_shape, reduced_shape, unbroadcast
+from .index import Gather, Scatter, ScatterAdd  # noqa: E402  (added for PyTorch ports, issue 17)
+from .linalg import Einsum, Norm2  # noqa: E402
+from .scan import Cumprod, Cumsum  # noqa: E402
