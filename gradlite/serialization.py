@@ -49,9 +49,10 @@ def save(obj, path):
         raise
 
 
-def load(path):
+def load(path, map_location=None, weights_only=True):
     """Read a checkpoint written by :func:`save`. Arrays (and Tensors) come back as
-    numpy arrays. A file that is not a gradlite checkpoint raises ``ValueError``."""
+    numpy arrays. A file that is not a gradlite checkpoint raises ``ValueError``.
+    ``map_location``, ``weights_only``: accepted as in PyTorch (CPU only; never unpickles)."""
     path = os.fspath(path)
     with open(path, "rb") as f:                 # missing file etc.: the usual OSError
         magic = f.read(4)

@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gradlite
+
 ROOT = Path(__file__).resolve().parents[1]
+#: where the gradlite under test lives (the worktree, or site-packages in CI)
+GRADLITE_HOME = Path(gradlite.__file__).resolve().parents[1]
 PORTED = ROOT / "examples" / "ported"
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
@@ -29,7 +33,7 @@ BACK_TO_TORCH = {
 
 
 def run_script(path, *args, cwd, env=None, timeout=600):
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(PORTED)]),
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(GRADLITE_HOME), str(PORTED)]),
                        MPLBACKEND="Agg", **(env or {}))
     done = subprocess.run([sys.executable, str(path), *args], cwd=cwd, env=environment,
                           capture_output=True, text=True, timeout=timeout)
