@@ -199,3 +199,8 @@ def test_scheduler_argument_errors():
         optim.lr_scheduler.SequentialLR(optimizer, [optim.lr_scheduler.StepLR(optimizer, 2)], [1])
     with pytest.raises(ValueError, match="Expected 1 lr_lambdas, but got 2"):
         optim.lr_scheduler.LambdaLR(optimizer, [lambda e: 1, lambda e: 1])
+
+
+def test_value_prints_the_full_float_as_micrograd():
+    a = gradlite.Value(2.0) / 3.0
+    assert repr(a) == "Value(data=0.6666666666666666, grad=0.0)"
