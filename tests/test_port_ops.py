@@ -190,3 +190,29 @@ def test_errors_name_the_op_and_the_problem():
         gradlite.one_hot(gradlite.tensor([3]), num_classes=3)
     with pytest.raises(ValueError, match="tril: input tensor must have at least 2"):
         gradlite.zeros(3).tril()
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "constant"])
+@pytest.mark.parametrize("pad", [(1, 2), (2, 0, 1, 1)])
+def test_pad_modes_match_pytorch(mode, pad):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)[4 - len(pad) // 2 - 2:])
+    ours, theirs = gradlite.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = gradlite.nn.functional.pad(ours, pad, mode=mode)
+    expected = torch.nn.functional.pad(theirs, pad, mode=mode)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy())
+    direction = np.random.default_rng(1).standard_normal(out.shape)
+    (out * gradlite.tensor(direction)).sum().backward()
+    (expected * torch.tensor(direction)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+    assert gradlite.gradcheck(lambda t: gradlite.nn.functional.pad(t, pad, mode=mode),
+                             [gradlite.tensor(x[:1], requires_grad=True)])
+
+
+def test_pad_mode_errors():
+    with pytest.raises(ValueError, match="reflect padding \\(3, 0\\) must be smaller than the size 3"):
+        gradlite.nn.functional.pad(gradlite.zeros(1, 2, 3), (3, 0), mode="reflect")
+    with pytest.raises(NotImplementedError, match="padding size 2 is not supported for a 4-d"):
+        gradlite.nn.functional.pad(gradlite.zeros(1, 1, 2, 3), (1, 1), mode="replicate")
+    with pytest.raises(ValueError, match="mode must be"):
+        gradlite.nn.functional.pad(gradlite.zeros(1, 2, 3), (1, 1), mode="mirror")
