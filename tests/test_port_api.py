@@ -204,3 +204,26 @@ def test_scheduler_argument_errors():
 def test_value_prints_the_full_float_as_micrograd():
     a = gradlite.Value(2.0) / 3.0
     assert repr(a) == "Value(data=0.6666666666666666, grad=0.0)"
+
+
+@pytest.mark.parametrize("kernel, dilation", [(3, 1), (4, 1), ((2, 5), (2, 1))])
+def test_conv2d_same_padding_matches_pytorch(kernel, dilation):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
+    ours = nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation).double()
+    theirs = torch.nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
+        theirs.bias.copy_(torch.tensor(ours.bias.numpy()))
+    xs = gradlite.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = ours(xs[0]), theirs(xs[1])
+    assert out.shape == (2, 4, 7, 6) and repr(ours) == repr(theirs)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(xs[0].grad.numpy(), xs[1].grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert nn.Conv2d(3, 4, 3, padding="valid")(gradlite.zeros(1, 3, 5, 5)).shape == (1, 4, 3, 3)
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="invalid padding string 'full'"):
+        F.conv2d(gradlite.zeros(1, 3, 5, 5), gradlite.zeros(4, 3, 3, 3), padding="full")

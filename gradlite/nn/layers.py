@@ -10,6 +10,7 @@ import numpy as np
 from ..tensor import zeros, ones, tensor
 from . import functional as F
 from . import init
+from ._conv import check_padding_string
 from .module import Module
 from .parameter import Parameter
 
@@ -107,7 +108,11 @@ class Conv2d(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _pair(kernel_size, "Conv2d: kernel_size")
         self.stride = _pair(stride, "Conv2d: stride")
-        self.padding = _pair(padding, "Conv2d: padding")
+        if isinstance(padding, str):                  # issue 17: 'same' / 'valid'
+            check_padding_string("Conv2d", padding, stride)
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "Conv2d: padding")
         self.dilation = _pair(dilation, "Conv2d: dilation")
         self.weight = Parameter(zeros(out_channels, in_channels // groups, *self.kernel_size))
         self.register_parameter("bias", Parameter(zeros(out_channels)) if bias else None)
