@@ -51,7 +51,19 @@ class Tensor:
 
     __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
                  "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """numpy meeting a Tensor. ``array += tensor`` writes into the array, outside
+        autograd (``p.data += -lr * p.grad``, since ``.data`` is the array); ``array +
+        tensor`` (and -, *, /, **, @, comparisons) is the Tensor op; other numpy
+        functions of a Tensor are refused (use the Tensor method)."""
+        if method == "__call__" and out is not None:
+            return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], out=out,
+                         **kwargs)
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and reflected and len(inputs) == 2 and inputs[1] is self \
+                and not kwargs:
+            return getattr(self, reflected)(inputs[0])
+        return NotImplemented
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False):
@@ -797,6 +809,16 @@ class Tensor:
                              f"{self.shape} and {tuple(mat2.shape)}")
         return self @ mat2
 
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill in place with N(mean, std^2) samples."""
+        rng = generator or default_generator()
+        return self._inplace("normal_", lambda: rng.normal(mean, std, self.shape))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill in place with U(a, b) samples."""
+        rng = generator or default_generator()
+        return self._inplace("uniform_", lambda: rng.uniform(a, b, self.shape))
+
     def multinomial(self, num_samples, replacement=False, generator=None):
         """``num_samples`` category indices per row, drawn with probability proportional
         to the row's (non-negative) weights."""
@@ -867,6 +889,12 @@ def _index_arrays(index):
 
 
 # ---- added for PyTorch ports (issue 17) ----------------------------------------------
+#: numpy ufunc of (array, tensor) -> the Tensor method giving the same answer
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "true_divide": "__rtruediv__", "divide": "__rtruediv__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "equal": "__eq__", "not_equal": "__ne__",
+              "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__",
+              "greater_equal": "__le__"}
 Sorted = namedtuple("Sorted", ["values", "indices"])
 TopK = namedtuple("TopK", ["values", "indices"])
 

@@ -227,3 +227,31 @@ def test_conv2d_same_padding_matches_pytorch(kernel, dilation):
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="invalid padding string 'full'"):
         F.conv2d(gradlite.zeros(1, 3, 5, 5), gradlite.zeros(4, 3, 3, 3), padding="full")
+
+
+def test_data_update_idioms_of_micrograd_and_dcgan():
+    """``.data`` is the numpy array (not a Tensor, see the guide), but the idioms that
+    update through it work: in-place numpy ops take Tensors, nn.init takes arrays."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (gradlite, torch):
+        lib.manual_seed(0)
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0]))
+        (p * p).sum().backward()
+        p.data += -0.1 * p.grad
+        p.data -= 0.1 * p.grad
+        results.append(np.asarray(p.detach().numpy()).copy())
+    np.testing.assert_allclose(*results, rtol=1e-6)
+    weight = nn.Parameter(gradlite.zeros(200, 50))
+    nn.init.normal_(weight.data, 0.0, 0.02)
+    nn.init.constant_(nn.Linear(2, 2).bias.data, 0)
+    assert abs(float(weight.std()) - 0.02) < 0.002
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0]) * x + np.ones(2)          # numpy on the left stays a Tensor op
+    assert isinstance(y, gradlite.Tensor) and y.requires_grad
+    with pytest.raises(TypeError):
+        np.exp(x)
+    weight.data.fill(1.0)
+    assert float(weight.sum()) == 200 * 50
+    w = gradlite.zeros(3, 4).normal_(0, 2.0, generator=gradlite.Generator().manual_seed(1))
+    assert w.std().item() > 0.5 and gradlite.zeros(5).uniform_(2, 3).min().item() >= 2
