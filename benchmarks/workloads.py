@@ -361,9 +361,9 @@ def epoch_case(cfg):
     digits, batch 64, shuffled), data loading included, in images per second. PyTorch
     trains on the very same numpy batches from gradlite's DataLoader, converted with
     ``torch.from_numpy`` (no copy)."""
-    from gradlite.data import DataLoader, Subset
+    from gradlite.data import DataLoader, Subset, transforms
     from gradlite.data.datasets import MNISTSmall
-    dataset = MNISTSmall(train=True)
+    dataset = MNISTSmall(train=True, transform=transforms.ToTensor())
     if cfg.quick:
         dataset = Subset(dataset, list(range(128)))
     pair = ModelPair("lenet", 64, cfg.torch)

@@ -37,7 +37,7 @@ SHOWN = {
     "noise std 0.2": T.GaussianNoise(std=0.2),
     "brightness/contrast": T.ColorJitter(brightness=0.5, contrast=0.5),
 }
-TRAINING_AUGMENTATION = T.RandomAffine(12, translate=(0.1, 0.1), scale=(0.9, 1.1))
+TRAINING_AUGMENTATION = T.Compose([T.ToTensor(), T.RandomAffine(12, translate=(0.1, 0.1), scale=(0.9, 1.1))])
 
 
 def small_net():
@@ -48,7 +48,7 @@ def small_net():
 
 def train_and_test(train_images, test_set, augment, epochs, seed=0):
     gradlite.manual_seed(seed)
-    train_set = MNISTSmall(train=True, transform=TRAINING_AUGMENTATION if augment else None)
+    train_set = MNISTSmall(train=True, transform=TRAINING_AUGMENTATION if augment else T.ToTensor())
     train_set = Subset(train_set, train_images)
     model = small_net()
     fit(model, DataLoader(train_set, batch_size=32, shuffle=True), nn.CrossEntropyLoss(),
@@ -68,14 +68,14 @@ def main(argv=None):
     epochs = args.epochs or (60 if args.full else 20)
 
     gradlite.manual_seed(0)
-    digit, label = MNISTSmall(train=False)[0]
+    digit, label = MNISTSmall(train=False, transform=T.ToTensor())[0]
     grid = {name: np.stack([t(digit) for _ in range(6)]) for name, t in SHOWN.items()}
     print(f"part 1: digit {label} under {len(SHOWN)} augmentations: " + ", ".join(SHOWN))
     _plot(digit, grid, Path(args.out))
 
     rng = np.random.default_rng(0)
     train_images = rng.permutation(10000)[:train_size]
-    test_all = MNISTSmall(train=False)
+    test_all = MNISTSmall(train=False, transform=T.ToTensor())
     test_set = Subset(test_all, rng.permutation(len(test_all))[:args.test_size])
     print(f"\npart 2: 784-128-10 network, {train_size} training digits, {epochs} epochs, "
           f"{len(test_set)} test digits")

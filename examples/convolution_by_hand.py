@@ -30,6 +30,7 @@ import numpy as np
 import gradlite
 import gradlite.nn.functional as F
 from gradlite.data.datasets import MNISTSmall
+from gradlite.data.transforms import ToTensor
 
 IMAGE = [[1, 1, 1, 0, 0],
          [0, 1, 1, 1, 0],
@@ -81,7 +82,7 @@ def main(argv=None):
     print("\n2x2 max pooling, stride 2 (F.max_pool2d):")
     print(pooled.astype(int))
 
-    digits = MNISTSmall(train=False)
+    digits = MNISTSmall(train=False, transform=ToTensor())
     image, label = digits[args.index]                       # float32 (1, 28, 28) in [0, 1]
     weight = gradlite.tensor(np.array(list(FILTERS.values()), np.float32)[:, None])  # (3, 1, 3, 3)
     maps = F.conv2d(gradlite.tensor(image[None]), weight, padding=1).numpy()[0]       # (3, 28, 28)

@@ -23,7 +23,7 @@ import numpy as np
 
 import gradlite
 from gradlite import nn, optim
-from gradlite.data import DataLoader, Subset
+from gradlite.data import DataLoader, Subset, transforms
 from gradlite.data.datasets import MNIST, MNISTSmall
 from gradlite.metrics import classification_report, confusion_matrix, plot_confusion_matrix
 from gradlite.train import fit, predict
@@ -64,7 +64,7 @@ def main(argv=None):
     if args.data_dir:
         train_set, test_set = MNIST(args.data_dir, train=True), MNIST(args.data_dir, train=False)
     else:
-        train_set, test_set = MNISTSmall(train=True), MNISTSmall(train=False)
+        train_set, test_set = MNISTSmall(train=True, transform=transforms.ToTensor()), MNISTSmall(train=False, transform=transforms.ToTensor())
     train_set, test_set = subset(train_set, train_size), subset(test_set, test_size)
     model = lenet5()
     print(f"LeNet-5: {sum(p.numel() for p in model.parameters()):,} parameters; "

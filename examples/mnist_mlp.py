@@ -19,7 +19,7 @@ import numpy as np
 
 import gradlite
 from gradlite import nn, optim
-from gradlite.data import DataLoader, Subset
+from gradlite.data import DataLoader, Subset, transforms
 from gradlite.data.datasets import MNIST, MNISTSmall
 from gradlite.metrics import plot_history
 from gradlite.train import evaluate, fit
@@ -61,7 +61,7 @@ def main(argv=None):
     if args.data_dir:
         train_set, test_set = MNIST(args.data_dir, train=True), MNIST(args.data_dir, train=False)
     else:
-        train_set, test_set = MNISTSmall(train=True), MNISTSmall(train=False)
+        train_set, test_set = MNISTSmall(train=True, transform=transforms.ToTensor()), MNISTSmall(train=False, transform=transforms.ToTensor())
     train_set, test_set = subset(train_set, train_size), subset(test_set, test_size)
     print(f"training on {len(train_set)} digits, testing on {len(test_set)}, {epochs} epochs")
 

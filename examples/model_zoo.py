@@ -28,7 +28,7 @@ import numpy as np
 
 import gradlite
 from gradlite import nn, optim
-from gradlite.data import DataLoader, Subset
+from gradlite.data import DataLoader, Subset, transforms
 from gradlite.data.datasets import MNISTSmall
 from gradlite.train import evaluate, fit
 
@@ -121,7 +121,7 @@ def main(argv=None):
     epochs = args.epochs or (5 if args.full else 1)
 
     rng = np.random.default_rng(0)
-    train_all, test_all = MNISTSmall(train=True), MNISTSmall(train=False)
+    train_all, test_all = (MNISTSmall(train=train, transform=transforms.ToTensor()) for train in (True, False))
     train_set = Subset(train_all, rng.permutation(len(train_all))[:train_size])
     test_set = Subset(test_all, rng.permutation(len(test_all))[:test_size])
     print(f"{len(train_set)} training digits, {len(test_set)} test digits, {epochs} epoch(s)")

@@ -27,7 +27,7 @@ import numpy as np
 
 import gradlite
 from gradlite import nn, optim
-from gradlite.data import DataLoader, Subset
+from gradlite.data import DataLoader, Subset, transforms
 from gradlite.data.datasets import MNISTSmall
 from gradlite.train import EarlyStopping, evaluate, fit
 
@@ -51,7 +51,7 @@ def main(argv=None):
     epochs = args.epochs or (60 if args.full else 25)
 
     rng = np.random.default_rng(0)
-    train_all, test_all = MNISTSmall(train=True), MNISTSmall(train=False)
+    train_all, test_all = (MNISTSmall(train=train, transform=transforms.ToTensor()) for train in (True, False))
     train_set = Subset(train_all, rng.permutation(len(train_all))[:args.train_size])
     val_set = Subset(test_all, rng.permutation(len(test_all))[:args.val_size])
     val_loader = DataLoader(val_set, batch_size=500)

@@ -25,6 +25,7 @@ import numpy as np
 import gradlite
 from gradlite import nn, optim
 from gradlite.data import DataLoader, Subset
+from gradlite.data.transforms import ToTensor
 from gradlite.data.datasets import MNISTSmall
 from gradlite.train import evaluate, fit
 
@@ -64,9 +65,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     gradlite.manual_seed(0)
 
-    train_low = MNISTSmall(train=True)                                   # labels 0-4 as they are
-    train_high = MNISTSmall(train=True, target_transform=lambda y: y - 5)  # labels 5-9 as 0-4
-    test_high = MNISTSmall(train=False, target_transform=lambda y: y - 5)
+    train_low = MNISTSmall(train=True, transform=ToTensor())  # labels 0-4 as they are
+    # labels 5-9 as 0-4
+    train_high = MNISTSmall(train=True, transform=ToTensor(), target_transform=lambda y: y - 5)
+    test_high = MNISTSmall(train=False, transform=ToTensor(), target_transform=lambda y: y - 5)
     pretrain_set = Subset(train_low, pick(train_low, range(5), per_class, rng))
     few_shot_set = Subset(train_high, pick(train_high, range(5, 10), args.shots, rng))
     test_set = Subset(test_high, pick(test_high, range(5, 10), args.test_per_class, rng))
@@ -74,7 +76,8 @@ def main(argv=None):
 
     model = build_cnn()
     train(model, pretrain_set, pretrain_epochs, model.parameters())
-    source = Subset(MNISTSmall(train=False), pick(MNISTSmall(train=False), range(5), 100, rng))
+    test_low = MNISTSmall(train=False, transform=ToTensor())
+    source = Subset(test_low, pick(test_low, range(5), 100, rng))
     print(f"1. trained on {len(pretrain_set)} digits 0-4: accuracy on test 0-4 "
           f"{evaluate(model, DataLoader(source, batch_size=500))['accuracy']:.4f}")
 

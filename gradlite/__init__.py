@@ -30,4 +30,14 @@ from . import data, metrics, nn, optim  # noqa: E402  (they build on the core ab
 from . import distributed, onnx  # noqa: E402  (interop; mpi4py and onnx load on first use)
 
 bool = bool_  # noqa: A001  (gradlite.bool, as torch.bool)
+
+# ---- added for PyTorch ports (issue 17): device shims, dtype aliases, torch.utils.data
+from .devices import (accelerator, backends, cuda, device, get_default_device,  # noqa: E402
+                      set_default_device)
+from .random import Generator  # noqa: E402
+from .size import Size  # noqa: E402
+from . import utils  # noqa: E402,F401  (gradlite.utils.data is gradlite.data)
+from .functions_extra import *  # noqa: E402,F401,F403  (gather, sort, einsum, randperm, ...)
+float, double, half = float32, float64, float16  # noqa: A001  (torch.float, ...)
+long, int = int64, int32  # noqa: A001
 __version__ = "0.1.0"

@@ -99,9 +99,9 @@ def _image_transform(data, augment):
     """Random shifts/rotations/zooms (with ``augment``) followed by normalisation."""
     normalize = transforms.Normalize(*NORMALIZATION[data])
     if not augment:
-        return normalize
+        return transforms.Compose([transforms.ToTensor(), normalize])
     jitter = transforms.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))
-    return transforms.Compose([jitter, normalize])
+    return transforms.Compose([transforms.ToTensor(), jitter, normalize])
 
 
 def load_dataset(data, train, data_dir=None, download=False, augment=False):

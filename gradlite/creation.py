@@ -5,6 +5,7 @@ or random (``rand``, ``randn``, ``randint`` from gradlite's generator), and thei
 import numpy as np
 
 from ._args import shape_arg
+from .devices import as_cpu
 from .dtypes import array_from, float32, int64
 from .random import default_generator
 from .tensor import Tensor, unwrap
@@ -18,13 +19,15 @@ def _new(array, dtype, requires_grad):
     return t
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data``."""
+    as_cpu(device, "tensor")
     return _new(array_from(unwrap(data), dtype, copy=True), None, requires_grad)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory when it already is an array of that dtype."""
+    as_cpu(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     return Tensor(array_from(unwrap(data), dtype))
@@ -37,26 +40,30 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    as_cpu(device, "zeros")
     return _new(np.zeros(shape_arg(size), dtype or float32), None, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    as_cpu(device, "ones")
     return _new(np.ones(shape_arg(size), dtype or float32), None, requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    as_cpu(device, "full")
     if dtype is None:
         dtype = array_from(unwrap(fill_value)).dtype
     return _new(np.full(shape_arg((size,)), fill_value, dtype), None, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Evenly spaced values in [start, end); int64 for integer arguments, else float32."""
+    as_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     array = np.arange(start, end, step)
@@ -65,28 +72,33 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _new(array, dtype, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    as_cpu(device, "linspace")
     return _new(np.linspace(start, end, steps), dtype or float32, requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    as_cpu(device, "eye")
     return _new(np.eye(n, m, dtype=dtype or float32), None, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples on [0, 1) from gradlite's global generator."""
+    as_cpu(device, "rand")
     rng = generator or default_generator()
     return _new(rng.random(shape_arg(size), dtype=np.dtype(dtype or float32)), None, requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples from gradlite's global generator."""
+    as_cpu(device, "randn")
     rng = generator or default_generator()
     return _new(rng.standard_normal(shape_arg(size), dtype=np.dtype(dtype or float32)), None,
                 requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, generator=None):
+def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
+    as_cpu(device, "randint")
     if high is None:
         low, high = 0, low
     rng = generator or default_generator()
@@ -94,8 +106,9 @@ def randint(low, high=None, size=(), dtype=None, generator=None):
 
 
 def _like(factory):
-    def like(input, dtype=None, requires_grad=False):
-        return factory(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    def like(input, dtype=None, device=None, requires_grad=False):
+        return factory(*input.shape, dtype=dtype or input.dtype, device=device,
+                       requires_grad=requires_grad)
     like.__name__ = factory.__name__ + "_like"
     like.__doc__ = f"``{factory.__name__}`` with the shape (and dtype) of ``input``."
     return like
@@ -104,5 +117,6 @@ def _like(factory):
 zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, ones, empty, rand, randn))
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device,
+                requires_grad=requires_grad)

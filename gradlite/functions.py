@@ -56,16 +56,53 @@ def where(condition, input, other):
     return as_tensor(input).where(np.asarray(unwrap(condition), bool), other)
 
 
-def pad(input, pad, mode="constant", value=0.0):
+def pad(input, pad, mode="constant", value=None):
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``
-    starting from the last dim, as ``torch.nn.functional.pad``. Only constant mode."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported, not {mode!r}")
+    starting from the last dim, as ``torch.nn.functional.pad``. Modes: 'constant'
+    (``value``), 'reflect' (mirror, edge not repeated), 'replicate' (repeat the edge),
+    'circular' (wrap around); the gradient of a copied element flows back to its source."""
+    if mode not in _PAD_SOURCES and mode != "constant":
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim, "
                          f"got {tuple(pad)} for a tensor of shape {input.shape}")
     if any(p < 0 for p in pad):
         raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
-    widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
-    return ops.Pad.apply(input, tuple(widths), value)
+    if mode == "constant":
+        widths = [(0, 0)] * (input.ndim - len(pairs)) + pairs[::-1]
+        return ops.Pad.apply(input, tuple(widths), 0.0 if value is None else value)
+    if input.ndim not in (len(pairs) + 1, len(pairs) + 2):
+        raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for a "
+                                  f"{input.ndim}-d input in {mode} mode; it pads the last "
+                                  f"{len(pairs)} dims of a {len(pairs) + 1}-d or "
+                                  f"{len(pairs) + 2}-d input")
+    for k, (left, right) in enumerate(pairs):
+        dim = input.ndim - 1 - k
+        source = _PAD_SOURCES[mode](np.arange(-left, input.shape[dim] + right), input.shape[dim],
+                                    left, right, dim)
+        input = input[(slice(None),) * dim + (source,)]
+    return input
+
+
+def _reflect(i, n, left, right, dim):
+    if left >= n or right >= n:
+        raise ValueError(f"pad: reflect padding ({left}, {right}) must be smaller than the "
+                         f"size {n} of dim {dim}")
+    i = np.abs(i)
+    return np.where(i >= n, 2 * (n - 1) - i, i)
+
+
+def _replicate(i, n, left, right, dim):
+    return np.clip(i, 0, n - 1)
+
+
+def _circular(i, n, left, right, dim):
+    if left > n or right > n:
+        raise ValueError(f"pad: circular padding ({left}, {right}) must be at most the size "
+                         f"{n} of dim {dim}")
+    return i % n
+
+
+_PAD_SOURCES = {"reflect": _reflect, "replicate": _replicate, "circular": _circular}

@@ -22,6 +22,41 @@ def manual_seed(seed):
     return _generator
 
 
+class Generator(np.random.Generator):
+    """A seedable random stream of its own, as ``torch.Generator``: pass it as
+    ``generator=`` to ``randn``, ``randperm``, ``multinomial``, ``DataLoader``,
+    ``random_split``. It is a ``numpy.random.Generator``, so it also works wherever
+    gradlite takes one."""
+
+    def __init__(self, device="cpu"):
+        from .devices import as_cpu
+        as_cpu(device, "Generator")
+        self._seed = int(np.random.SeedSequence().entropy % 2 ** 63)
+        super().__init__(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        """Restart the stream from ``seed``; returns self."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"Generator.manual_seed: seed must be an int, got {type(seed).__name__}")
+        self._seed = int(seed)
+        self.bit_generator.state = np.random.PCG64(self._seed).state
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+    def seed(self):
+        """Re-seed from fresh entropy and return the new seed."""
+        return self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63))._seed
+
+    def get_state(self):
+        return self.bit_generator.state
+
+    def set_state(self, state):
+        self.bit_generator.state = state
+        return self
+
+
 def as_generator(generator=None):
     """None -> the global generator; an int -> a new Generator seeded with it;
     a ``numpy.random.Generator`` -> itself."""

@@ -118,7 +118,7 @@ class Value:
         return _value(other) ** self
 
     def __repr__(self):
-        return f"Value(data={self.data:.4g}, grad={self.grad:.4g})"
+        return f"Value(data={self.data}, grad={self.grad})"
 
 
 def _value(x):

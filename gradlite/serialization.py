@@ -220,10 +220,11 @@ def _encode(obj, arrays, where):
 
 # ----------------------------------------------------------------- load
 
-def load(path):
+def load(path, map_location=None, weights_only=True):
     """Read a checkpoint written by :func:`save` (or a ``.safetensors`` file). Arrays
     (and Tensors) come back as numpy arrays. A file that is not a gradlite checkpoint,
-    or fails a check, raises ``ValueError``; a missing file the usual ``OSError``."""
+    or fails a check, raises ``ValueError``; a missing file the usual ``OSError``.
+    ``map_location``, ``weights_only``: accepted as in PyTorch (CPU only; never unpickles)."""
     path = os.fspath(path)
     if _is_safetensors(path):
         return _load_safetensors(path)

@@ -23,9 +23,14 @@ from collections import namedtuple
 import numpy as np
 
 from . import autograd
+from . import devices as _device
+from .devices import as_cpu
 from . import ops
 from ._args import arg_reduce, normalize_dims, shape_arg
 from .dtypes import array_from, bool_, float32, float64, int32, int64
+from .graph_nodes import Node
+from .random import default_generator
+from .size import Size
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -40,7 +45,19 @@ class Tensor:
 
     __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
                  "__weakref__")
-    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """numpy meeting a Tensor. ``array += tensor`` writes into the array, outside
+        autograd (``p.data += -lr * p.grad``, since ``.data`` is the array); ``array +
+        tensor`` (and -, *, /, **, @, comparisons) is the Tensor op; other numpy
+        functions of a Tensor are refused (use the Tensor method)."""
+        if method == "__call__" and out is not None:
+            return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], out=out,
+                         **kwargs)
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and reflected and len(inputs) == 2 and inputs[1] is self \
+                and not kwargs:
+            return getattr(self, reflected)(inputs[0])
+        return NotImplemented
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False):
@@ -101,8 +118,9 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The op that produced this tensor (None for leaves)."""
-        return None if self._ctx is None else self._ctx.fn
+        """The node of the op that produced this tensor (None for leaves): ``name()``,
+        ``next_functions``, as in PyTorch."""
+        return None if self._ctx is None else Node(self._ctx)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -140,12 +158,12 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    device = "cpu"
+    device = _device.CPU
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def dim(self):
         return self.data.ndim
@@ -201,20 +219,18 @@ class Tensor:
         if self.data.dtype not in (float32, int64, bool_):
             extras.append(f"dtype=gradlite.{self.data.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.fn.__name__}Backward>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return prefix + body + "".join(", " + e for e in extras) + ")"
 
     # ------------------------------------------------------------------ dtype and copies
-    def to(self, dtype=None, device=None):
-        """Cast to ``dtype`` (differentiable); ``device`` may only be 'cpu'."""
-        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
+    def to(self, *args, **kwargs):
+        """Cast to a dtype (differentiable): ``to(dtype)``, ``to(device)``, ``to(device,
+        dtype)``, ``to(other)``; the device may only be the CPU."""
+        dtype, _, copy = _device.parse_to_args("to", args, **kwargs)
         if dtype is None or np.dtype(dtype) == self.data.dtype:
-            return self
+            return self.clone() if copy else self
         return ops.Cast.apply(self, np.dtype(dtype))
 
     def float(self):
@@ -602,6 +618,184 @@ class Tensor:
         length = self.shape[normalize_dims(dim, self.ndim, "chunk")[0]]
         return self.split(max(1, -(-length // chunks)), dim)
 
+    # ---- added for PyTorch ports (issue 17) ------------------------------------------
+    def nelement(self):
+        return self.data.size
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of ``size`` with this tensor's dtype (unless ``dtype`` is given)."""
+        return self.new_full(shape_arg(size), 0, dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return self.new_full(shape_arg(size), 1, dtype, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        array = np.full(shape_arg((size,)), fill_value, np.dtype(dtype or self.dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        array = np.array(array_from(unwrap(data)), dtype=np.dtype(dtype or self.dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def log2(self):
+        """log2(x) = ln(x) / ln(2)."""
+        return self.log() * (1 / np.log(2.0))
+
+    def log10(self):
+        """log10(x) = ln(x) / ln(10)."""
+        return self.log() * (1 / np.log(10.0))
+
+    def select(self, dim, index):
+        """The slice at ``index`` along ``dim`` (that dim removed)."""
+        dim = normalize_dims(dim, self.ndim, "select")[0]
+        if not -self.shape[dim] <= index < self.shape[dim]:
+            raise IndexError(f"select: index {index} is out of range for dim {dim} of size "
+                             f"{self.shape[dim]}")
+        return self[(slice(None),) * dim + (index,)]
+
+    def flip(self, *dims):
+        """The elements in reverse order along ``dims``."""
+        axes = normalize_dims(shape_arg(dims), self.ndim, "flip")
+        return self[tuple(slice(None, None, -1) if d in axes else slice(None)
+                          for d in range(self.ndim))]
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` (broadcast to self) is True, else self; no gradient
+        flows to the filled places."""
+        mask = _bool_mask(mask, self, "masked_fill")
+        value = value.data if isinstance(value, Tensor) else value
+        return ops.Where.apply(mask, Tensor._make(np.asarray(value, self.dtype), False), self)
+
+    def masked_fill_(self, mask, value):
+        mask = _bool_mask(mask, self, "masked_fill_")
+        self._check_inplace("masked_fill_")
+        self.data[np.broadcast_to(mask, self.shape)] = value
+        return self
+
+    def tril(self, diagonal=0):
+        """Keep the elements on and below the ``diagonal``-th diagonal, zero the rest."""
+        return self._triangle(np.tril, diagonal, "tril")
+
+    def triu(self, diagonal=0):
+        """Keep the elements on and above the ``diagonal``-th diagonal, zero the rest."""
+        return self._triangle(np.triu, diagonal, "triu")
+
+    def _triangle(self, pick, diagonal, name):
+        if self.ndim < 2:
+            raise ValueError(f"{name}: input tensor must have at least 2 dimensions, got shape "
+                             f"{self.shape}")
+        keep = pick(np.ones(self.shape[-2:], dtype=bool), diagonal)
+        return self.masked_fill(~keep, 0)
+
+    def repeat(self, *sizes):
+        """Tile: ``x.repeat(2, 3)`` stacks 2 x 3 copies (as ``numpy.tile``); gradients of
+        the copies add up."""
+        sizes = shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller "
+                             f"than the number of tensor dims {self.ndim}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spread = self.reshape(tuple(v for n in shape for v in (1, n)))
+        copies = spread.expand(tuple(v for r, n in zip(sizes, shape) for v in (r, n)))
+        return copies.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def cumsum(self, dim, dtype=None):
+        """Running sum along ``dim``."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumsum.apply(x, normalize_dims(dim, self.ndim, "cumsum")[0], False)
+
+    def cumprod(self, dim, dtype=None):
+        """Running product along ``dim``."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumprod.apply(x, normalize_dims(dim, self.ndim, "cumprod")[0])
+
+    def gather(self, dim, index):
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (and so on): values read at
+        ``index`` along ``dim``."""
+        dim, index = _index_along(self, dim, index, "gather")
+        return ops.Gather.apply(self, dim, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        """A copy with ``src`` (or the scalar ``value``) written at ``index`` along ``dim``."""
+        dim, index = _index_along(self, dim, index, "scatter")
+        src = _scatter_source(self, index, value if src is None else src, "scatter")
+        return ops.Scatter.apply(self, dim, index, src)
+
+    def scatter_add(self, dim, index, src):
+        """A copy with ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+        dim, index = _index_along(self, dim, index, "scatter_add")
+        return ops.ScatterAdd.apply(self, dim, index, _scatter_source(self, index, src,
+                                                                      "scatter_add"))
+
+    def scatter_(self, dim, index, src=None, value=None):
+        return self._inplace("scatter_", lambda: self.scatter(dim, index, src, value))
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace("scatter_add_", lambda: self.scatter_add(dim, index, src))
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """``(values, indices)`` sorted along ``dim``; values carry the gradient."""
+        indices = self.argsort(dim, descending, stable=stable)
+        return Sorted(self.gather(dim, indices), indices)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        """The indices that sort ``self`` along ``dim`` (ties keep their order)."""
+        dim = normalize_dims(dim, self.ndim, "argsort")[0] if self.ndim else 0
+        data = self.data if self.ndim else self.data.reshape(1)
+        order = np.argsort(-data if descending else data, axis=dim, kind="stable")
+        if descending and data.dtype.kind == "b":
+            order = np.argsort(~data, axis=dim, kind="stable")
+        return Tensor._make(order.reshape(self.shape).astype(np.int64), False)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+        dim = normalize_dims(dim, self.ndim, "topk")[0] if self.ndim else 0
+        size = self.shape[dim] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError(f"topk: k ({k}) is out of range for dim {dim} of size {size}")
+        order = self.argsort(dim, descending=largest)
+        indices = order[(slice(None),) * dim + (slice(0, k),)]
+        return TopK(self.gather(dim, indices), indices)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements by default): 'fro' and 2 are
+        sqrt(sum x^2), 1 is sum |x|, inf is max |x|, other p (sum |x|^p)^(1/p)."""
+        axes = normalize_dims(dim, self.ndim, "norm")
+        x = _floating(self)
+        if p in ("fro", 2):
+            return ops.Norm2.apply(x, axes, keepdim)
+        if p == float("inf"):
+            return x.abs().amax(dim=axes, keepdim=keepdim)
+        if p == 1:
+            return x.abs().sum(dim=axes, keepdim=keepdim)
+        if not isinstance(p, (int, float)) or p <= 0:
+            raise ValueError(f"norm: p must be 'fro', inf or a positive number, got {p!r}")
+        return (x.abs() ** p).sum(dim=axes, keepdim=keepdim) ** (1.0 / p)
+
+    def bmm(self, mat2):
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+        if self.ndim != 3 or mat2.ndim != 3 or self.shape[0] != mat2.shape[0] \
+                or self.shape[2] != mat2.shape[1]:
+            raise ValueError(f"bmm: expected (b, n, m) and (b, m, p) tensors, got shapes "
+                             f"{self.shape} and {tuple(mat2.shape)}")
+        return self @ mat2
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        """Fill in place with N(mean, std^2) samples."""
+        rng = generator or default_generator()
+        return self._inplace("normal_", lambda: rng.normal(mean, std, self.shape))
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        """Fill in place with U(a, b) samples."""
+        rng = generator or default_generator()
+        return self._inplace("uniform_", lambda: rng.uniform(a, b, self.shape))
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """``num_samples`` category indices per row, drawn with probability proportional
+        to the row's (non-negative) weights."""
+        from .functions_extra import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
 
 # ---------------------------------------------------------------------- helpers
 def _promote(tensor, other):
@@ -637,3 +831,56 @@ def _index_arrays(index):
 
 
 autograd.register_tensor_class(Tensor)
+
+
+# ---- added for PyTorch ports (issue 17) ----------------------------------------------
+#: numpy ufunc of (array, tensor) -> the Tensor method giving the same answer
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "true_divide": "__rtruediv__", "divide": "__rtruediv__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "equal": "__eq__", "not_equal": "__ne__",
+              "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__",
+              "greater_equal": "__le__"}
+Sorted = namedtuple("Sorted", ["values", "indices"])
+TopK = namedtuple("TopK", ["values", "indices"])
+
+
+def _bool_mask(mask, x, op):
+    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{op}: mask must be a bool tensor, got {mask.dtype}")
+    try:
+        np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast to the "
+                         f"tensor's shape {x.shape}") from None
+    return mask
+
+
+def _index_along(x, dim, index, op):
+    """Check ``index`` for gather/scatter: an int64 tensor with x's number of dims,
+    entries in range along ``dim``, no larger than x on the other dims."""
+    dim = normalize_dims(dim, x.ndim, op)[0]
+    index = np.asarray(index.data if isinstance(index, Tensor) else index)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
+    if index.ndim != x.ndim:
+        raise ValueError(f"{op}: index {index.shape} must have as many dims as the input "
+                         f"{x.shape}")
+    if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        raise ValueError(f"{op}: index {index.shape} is larger than the input {x.shape} "
+                         f"apart from dim {dim}")
+    outside = index[(index < 0) | (index >= x.shape[dim])]
+    if outside.size:
+        raise IndexError(f"{op}: index {int(outside[0])} is out of bounds for dim {dim} of "
+                         f"size {x.shape[dim]}")
+    return dim, index.astype(np.int64, copy=False)
+
+
+def _scatter_source(x, index, src, op):
+    """``src`` cut to ``index``'s shape (a scalar is broadcast to it)."""
+    if not isinstance(src, Tensor):
+        return np.full(index.shape, src, dtype=x.dtype)
+    if any(i > n for i, n in zip(index.shape, src.shape)) or src.ndim != index.ndim:
+        raise ValueError(f"{op}: src {src.shape} must be at least as large as index "
+                         f"{index.shape} in every dim")
+    return src[tuple(slice(0, n) for n in index.shape)]

@@ -55,9 +55,12 @@ def test_mnist_reads_gzipped_or_plain_files(tmp_path, gz):
     np.testing.assert_array_equal(train.data, arrays["train-images-idx3-ubyte"])
     assert train.data.dtype == np.uint8 and train.targets.dtype == np.int64
     assert len(train) == 12 and len(test) == 5
-    image, label = train[3]
+    image, label = train[3]            # as torchvision: the uint8 image and an int label
+    assert image.shape == (28, 28) and image.dtype == np.uint8 and label == 3
+    np.testing.assert_array_equal(image, arrays["train-images-idx3-ubyte"][3])
+    image = datasets.MNIST(tmp_path, transform=transforms.ToTensor())[3][0]
     assert image.shape == (1, 28, 28) and image.dtype == np.float32
-    assert 0.0 <= image.min() and image.max() <= 1.0 and label == 3
+    assert 0.0 <= image.min() and image.max() <= 1.0
     np.testing.assert_allclose(image[0] * 255, arrays["train-images-idx3-ubyte"][3], atol=1e-3)
 
 
@@ -243,7 +246,8 @@ def test_xo_classes_differ_in_the_centre():
 # ----------------------------------------------------------------- loader
 
 def test_loader_batches_dtypes_and_last_batch():
-    loader = DataLoader(datasets.MNISTSmall(train=False), batch_size=300)
+    loader = DataLoader(datasets.MNISTSmall(train=False, transform=transforms.ToTensor()),
+                        batch_size=300)
     batches = list(loader)
     assert len(loader) == len(batches) == 7
     images, labels = batches[0]
@@ -317,9 +321,10 @@ def test_transforms_run_per_batch_and_per_sample():
 
     loader = DataLoader(datasets.XO(n=8, transform=per_image), batch_size=4)
     assert all(float(x.data.max()) == 0.0 for x, _ in loader)
-    assert calls == [(1, 28, 28)] * 8
-    flip = transforms.RandomHorizontalFlip(p=1.0)
-    plain, flipped = datasets.XO(n=8), datasets.XO(n=8, transform=flip)
+    assert calls == [(28, 28)] * 8
+    flip = transforms.Compose([transforms.ToTensor(), transforms.RandomHorizontalFlip(p=1.0)])
+    plain = datasets.XO(n=8, transform=transforms.ToTensor())
+    flipped = datasets.XO(n=8, transform=flip)
     np.testing.assert_array_equal(flipped[np.arange(8)][0], plain[np.arange(8)][0][..., ::-1])
 
 
@@ -361,7 +366,7 @@ def test_subset_batches_through_the_array_path():
     images, labels = next(iter(DataLoader(subset, batch_size=3)))
     np.testing.assert_array_equal(labels.data, mnist.targets[[5, 3, 1]])
     assert subset[1][1] == mnist.targets[3]
-    assert subset[0:2][0].shape == (2, 1, 28, 28)
+    assert subset[0:2][0].shape == (2, 28, 28)
 
 
 def test_manual_seed_rejects_non_ints():

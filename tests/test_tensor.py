@@ -87,7 +87,7 @@ def test_repr_reads_like_pytorch():
     assert repr(gradlite.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     assert "dtype=gradlite.float64" in repr(gradlite.tensor(np.ones(1)))
     y = gradlite.tensor([1.0], requires_grad=True) * 2
-    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward0>)"
 
 
 def test_comparisons_and_argmax_are_not_differentiable():

@@ -2,9 +2,10 @@
 and the generated "X or O" set.
 
 All of them keep the images as uint8 arrays ``.data`` (N, H, W) and the labels as int64
-``.targets`` (N,), like torchvision.  ``dataset[i]`` returns ``(image, label)`` with the
-image float32 (1, H, W) scaled to [0, 1] and the label an int, after ``transform`` and
-``target_transform``.  ``dataset.__getitems__(indices)`` returns a whole batch at once,
+``.targets`` (N,), like torchvision.  ``dataset[i]`` returns ``(image, label)`` as
+torchvision's do: the image the uint8 array (H, W) and the label an int, after
+``transform`` and ``target_transform`` (``transforms.ToTensor()`` makes the image float32
+(1, H, W) in [0, 1]).  ``dataset.__getitems__(indices)`` returns a whole batch at once,
 transformed per batch, which is what ``DataLoader`` uses.
 
 Data attribution: the MNIST database of handwritten digits is by Yann LeCun, Corinna
@@ -26,13 +27,22 @@ BUNDLED_MNIST = Path(__file__).parent / "_bundled" / "mnist_small.npz"
 
 
 class ImageArrayDataset(Dataset):
-    """Images (N, H, W) or (N, C, H, W) as uint8 and integer labels held in memory."""
+    """Images (N, H, W) or (N, H, W, C) as uint8 and integer labels held in memory.
+
+    As torchvision's datasets: ``dataset[i]`` is ``(image, label)`` with the image the
+    uint8 array (H, W) (or (H, W, C)) and the label an int, each passed through
+    ``transform`` / ``target_transform`` when given; ``transforms.ToTensor()`` turns
+    the image into float32 (C, H, W) in [0, 1].
+    """
 
     def __init__(self, data, targets, transform=None, target_transform=None):
         if len(data) != len(targets):
             raise ValueError(f"{type(self).__name__}: {len(data)} images but "
                              f"{len(targets)} labels")
         self.data = np.asarray(data)
+        if self.data.ndim not in (3, 4):
+            raise ValueError(f"{type(self).__name__}: images must be (N, H, W) or "
+                             f"(N, H, W, C), got shape {self.data.shape}")
         self.targets = np.asarray(targets, dtype=np.int64)
         self.transform = transform
         self.target_transform = target_transform
@@ -41,19 +51,20 @@ class ImageArrayDataset(Dataset):
         return len(self.data)
 
     def __getitems__(self, indices):
-        """The batch at ``indices``: (float32 images (n, C, H, W) in [0, 1], int64 labels)."""
-        images = self.data[indices]
-        if images.ndim == 3:
-            images = images[:, None]
-        images = images.astype(np.float32) / np.float32(255.0)
-        images = apply_transform(self.transform, images)
+        """The batch at ``indices`` in one step: what collating ``dataset[i]`` for each i
+        gives (uint8 images, or ``transform``'s output; int64 labels)."""
+        images = apply_transform(self.transform, self.data[indices])
         return images, apply_transform(self.target_transform, self.targets[indices])
 
     def __getitem__(self, index):
         if isinstance(index, (slice, list, np.ndarray)):
             return self.__getitems__(index)
-        images, labels = self.__getitems__(np.array([index]))
-        return images[0], labels[0]
+        image, label = self.data[index], int(self.targets[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return image, label
 
     def __repr__(self):
         return (f"{type(self).__name__}({len(self)} images of shape "

@@ -8,8 +8,11 @@ vectorised step, which is how the array-backed datasets apply them (per batch).
 Randomness comes from gradlite's global generator (``gradlite.manual_seed``) unless a
 ``generator`` (a ``numpy.random.Generator`` or an int seed) is passed.
 
+Datasets yield uint8 images (H, W) as torchvision's do, so a pipeline starts with
+``ToTensor()``: ``Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])``.
 Custom transforms: any callable works. Datasets call it on one image at a time unless
-it has the attribute ``supports_batch = True``, in which case it gets the whole batch.
+it comes after ``ToTensor`` and has the attribute ``supports_batch = True``, in which
+case it gets the whole batch.
 """
 import numbers
 
@@ -20,12 +23,30 @@ from .collate import as_array
 
 
 def apply_transform(transform, batch):
-    """Apply ``transform`` to a batch: in one call if it supports batches, else per item."""
+    """Apply ``transform`` to every item of ``batch``, as ``dataset[i]`` applies it to one.
+
+    Vectorised where that gives the same answer: ``ToTensor`` converts the whole batch,
+    and after it every transform with ``supports_batch`` gets the whole (N, C, H, W)
+    batch; any other transform is called item by item.
+    """
+    converted = False
+    for step in _steps(transform):
+        if isinstance(step, ToTensor):
+            batch, converted = step.batch(batch), True
+        elif converted and getattr(step, "supports_batch", False):
+            batch = step(batch)
+        else:
+            batch = np.stack([np.asarray(step(item)) for item in batch])
+    return batch
+
+
+def _steps(transform):
+    """The transforms a (possibly nested) ``Compose`` applies, in order."""
     if transform is None:
-        return batch
-    if getattr(transform, "supports_batch", False):
-        return transform(batch)
-    return np.stack([np.asarray(transform(item)) for item in batch])
+        return []
+    if isinstance(transform, Compose):
+        return [step for t in transform.transforms for step in _steps(t)]
+    return [transform]
 
 
 class Transform:
@@ -37,7 +58,8 @@ class Transform:
         x = as_array(x)
         if x.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__}: expected an image (C, H, W) or a "
-                             f"batch (N, C, H, W), got shape {x.shape}")
+                             f"batch (N, C, H, W), got shape {x.shape} (images from a "
+                             "dataset need transforms.ToTensor() first)")
         if x.ndim == 3:
             return self.forward(x[None])[0]
         return self.forward(x)
@@ -78,24 +100,36 @@ class Compose:
 
 
 class ToTensor:
-    """Convert a (H, W) or (H, W, C) image (uint8 or PIL) to float32 (C, H, W) in [0, 1].
+    """Convert an image (H, W) or (H, W, C) (a numpy array or a PIL image) to (C, H, W)
+    float32, as torchvision's ``ToTensor``: uint8 values are divided by 255, floats kept.
 
-    Named after torchvision's ``ToTensor`` so scripts port unchanged; it returns a
-    numpy array, and the DataLoader wraps batches as Tensors.
+    It returns a numpy array; the DataLoader wraps batches as Tensors.
     """
 
     supports_batch = False
 
     def __call__(self, image):
-        x = np.asarray(image)
-        if x.ndim == 2:
-            x = x[:, :, None]
-        if x.ndim != 3:
+        x = as_array(image)
+        if x.ndim not in (2, 3):
             raise ValueError(f"ToTensor: expected an image (H, W) or (H, W, C), got shape {x.shape}")
-        x = x.transpose(2, 0, 1)
+        return self.batch(x[None])[0]
+
+    def batch(self, images):
+        """The same for a batch (N, H, W) or (N, H, W, C) -> (N, C, H, W)."""
+        x = as_array(images)
+        if x.ndim == 3:
+            x = x[:, None]
+        elif x.ndim == 4:
+            x = x.transpose(0, 3, 1, 2)
+        else:
+            raise ValueError(f"ToTensor: expected images (N, H, W) or (N, H, W, C), got "
+                             f"shape {x.shape}")
         if x.dtype == np.uint8:
-            return x.astype(np.float32) / 255.0
-        return x.astype(np.float32)
+            return x.astype(np.float32) / np.float32(255.0)
+        return np.ascontiguousarray(x, dtype=x.dtype if x.dtype.kind == "f" else np.float32)
+
+    def __repr__(self):
+        return "ToTensor()"
 
 
 def _per_channel(values):

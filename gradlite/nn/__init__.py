@@ -16,3 +16,8 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "MSELoss",
            "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "MultiMarginLoss"]
+
+# ---- added for PyTorch ports (issue 17)
+from . import utils  # noqa: E402  (nn.utils.clip_grad_norm_, ...)
+from .activations_extra import Dropout2d, SiLU  # noqa: E402
+__all__ += ["utils", "SiLU", "Dropout2d"]

@@ -40,6 +40,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     fn = "conv2d"
     _check_4d(fn, "input", input)
     _check_4d(fn, "weight", weight)
+    if isinstance(padding, str):                      # issue 17: 'same' / 'valid'
+        input, padding = string_padding(fn, input, weight.shape[2:], stride, dilation, padding)
     stride, padding = pair(fn, "stride", stride, 1), pair(fn, "padding", padding, 0)
     dilation = pair(fn, "dilation", dilation, 1)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -99,3 +101,28 @@ def adaptive_avg_pool2d(input, output_size):
     if min(input.shape[2:]) < 1:
         raise ValueError(f"{fn}: input shape {tuple(input.shape)} has an empty spatial axis")
     return AdaptiveAvgPooling.apply(input, output_size)
+
+
+# ---- added for PyTorch ports (issue 17) -------------------------------------------------
+def string_padding(fn, input, kernel, stride, dilation, padding):
+    """``padding='valid'``: none. ``padding='same'`` (stride 1): D*(K-1) in total per
+    dim, half on each side, the odd one on the right/bottom (as PyTorch); the uneven
+    part is padded onto ``input`` here. Returns (input, symmetric padding)."""
+    check_padding_string(fn, padding, stride)
+    if padding == "valid":
+        return input, 0
+    dilation = pair(fn, "dilation", dilation, 1)
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+    if any(t % 2 for t in totals):
+        from ..functions import pad
+        input = pad(input, (0, totals[1] % 2, 0, totals[0] % 2))
+    return input, (totals[0] // 2, totals[1] // 2)
+
+
+def check_padding_string(fn, padding, stride):
+    if padding not in ("same", "valid"):
+        raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    if padding == "same" and pair(fn, "stride", stride, 1) != (1, 1):
+        raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions")
+

@@ -167,3 +167,5 @@ def _update_running(running, batch_value, momentum):
     with autograd.no_grad():
         array *= 1 - momentum
         array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)
+from ..functions_extra import one_hot  # noqa: E402,F401  (F.one_hot; issue 17)
+from .activations_extra import dropout2d, silu  # noqa: E402,F401  (issue 17)

@@ -51,13 +51,18 @@ def _calculate_fan_in_and_fan_out(tensor):
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
+def _array(tensor):
+    """The array to fill: a Tensor's, or a numpy array itself (``init.normal_(w.data)``)."""
+    return tensor if isinstance(tensor, np.ndarray) else tensor.data
+
+
 def _fill(tensor, values):
-    tensor.data[...] = values
+    _array(tensor)[...] = values
     return tensor
 
 
 def _float_dtype(tensor, caller):
-    dtype = tensor.data.dtype
+    dtype = _array(tensor).dtype
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"{caller}: expected a float32 or float64 tensor, got {dtype}")
     return dtype

@@ -10,6 +10,7 @@ from .._args import pair
 from ..creation import zeros, ones, tensor
 from . import functional as F
 from . import init
+from ._conv import check_padding_string
 from .module import Module
 from .parameter import Parameter
 
@@ -99,7 +100,11 @@ class Conv2d(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, 1)
         self.stride = pair("Conv2d", "stride", stride, 1)
-        self.padding = pair("Conv2d", "padding", padding, 0)
+        if isinstance(padding, str):                  # 'same' / 'valid'
+            check_padding_string("Conv2d", padding, stride)
+            self.padding = padding
+        else:
+            self.padding = pair("Conv2d", "padding", padding, 0)
         self.dilation = pair("Conv2d", "dilation", dilation, 1)
         self.weight = Parameter(zeros(out_channels, in_channels // groups, *self.kernel_size))
         self.register_parameter("bias", Parameter(zeros(out_channels)) if bias else None)

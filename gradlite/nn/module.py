@@ -15,6 +15,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..devices import parse_to_args
+from ..ops.hooks import BackwardHook
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -48,6 +50,8 @@ class Module:
                                   "subclasses of Module must define it")
 
     def __call__(self, *args, **kwargs):
+        if self.__dict__.get("_hooks"):      # issue 17: forward / backward hooks
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ registration
@@ -219,13 +223,11 @@ class Module:
             else:
                 param.grad.data.fill(0)
 
-    def to(self, dtype=None, device=None):
-        """Cast every floating point parameter and buffer to ``dtype``, in place (the
-        Parameter objects stay the same, so build the optimizer after this); returns self."""
-        if isinstance(dtype, str) and dtype in ("cpu", "cuda", "mps"):
-            dtype, device = None, dtype
-        if device not in (None, "cpu"):
-            raise ValueError(f"to: gradlite runs on the CPU only, not on device {device!r}")
+    def to(self, *args, **kwargs):
+        """Cast every floating point parameter and buffer to a dtype, in place (the
+        Parameter objects stay the same, so build the optimizer after this); returns self.
+        Takes ``to(dtype)``, ``to(device)``, ``to(device, dtype)``; the device must be the CPU."""
+        dtype, _, _ = parse_to_args(f"{type(self).__name__}.to", args, **kwargs)
         if dtype is None:
             return self
         tensors = [t for _, t in self.named_parameters()] + [t for _, t in self.named_buffers()]
@@ -320,6 +322,53 @@ class Module:
         registered = [name for registry in self._registries() for name in registry]
         return sorted(set(super().__dir__()) | set(registered))
 
+    # ---- added for PyTorch ports (issue 17): hooks ------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before ``forward``; a returned value (a tuple, or
+        one argument) replaces the arguments. Returns a handle with ``remove()``."""
+        return self._add_hook("forward_pre", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """Call ``hook(module, args, output)`` after ``forward``; a returned value
+        replaces the output. Returns a handle with ``remove()``."""
+        return self._add_hook("forward", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with
+        respect to the module's input are computed (tuples; ``None`` for an input that
+        needs no gradient); a returned tuple replaces ``grad_input``. For modules with
+        one tensor input and one tensor output."""
+        return self._add_hook("backward", hook, prepend, False)
+
+    def _add_hook(self, kind, hook, prepend, with_kwargs):
+        hooks = self.__dict__.setdefault("_hooks", [])
+        entry = (kind, hook, with_kwargs)
+        hooks.insert(0, entry) if prepend else hooks.append(entry)
+        return _HookHandle(hooks, entry)
+
+    def _call_with_hooks(self, args, kwargs):
+        hooks = self.__dict__["_hooks"]
+        for kind, hook, with_kwargs in list(hooks):
+            if kind == "forward_pre":
+                result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+                if with_kwargs and result is not None:
+                    args, kwargs = result
+                elif result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        backward = [hook for kind, hook, _ in hooks if kind == "backward"]
+        if backward:
+            args, grads = _BackwardHooks(self, backward).wrap_input(args)
+        output = self.forward(*args, **kwargs)
+        for kind, hook, with_kwargs in list(hooks):
+            if kind == "forward":
+                result = (hook(self, args, kwargs, output) if with_kwargs
+                          else hook(self, args, output))
+                output = output if result is None else result
+        if backward:
+            output = grads.wrap_output(output)
+        return output
+
 
 def _as_array(key, value):
     if isinstance(value, Tensor):
@@ -328,3 +377,55 @@ def _as_array(key, value):
         return np.asarray(value)
     raise TypeError(f"load_state_dict: value for {key!r} must be a Tensor or a numpy array, "
                     f"got {type(value).__name__}")
+
+
+# ---- added for PyTorch ports (issue 17): hooks -----------------------------------------
+class _HookHandle:
+    def __init__(self, hooks, entry):
+        self._hooks, self._entry = hooks, entry
+
+    def remove(self):
+        if self._entry in self._hooks:
+            self._hooks.remove(self._entry)
+
+
+class _BackwardHooks:
+    """One call's full backward hooks: identity ops on the module's tensor input and
+    output catch dL/d(output), then dL/d(input), and hand both to the hooks."""
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks, self.grad_output, self.input_needs_grad = module, hooks, None, False
+
+    def wrap_input(self, args):
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if len(positions) != 1:
+            raise NotImplementedError(
+                f"register_full_backward_hook: gradlite supports modules called with one "
+                f"tensor argument; {type(self.module).__name__} got {len(positions)}")
+        i = positions[0]
+        self.input_needs_grad = args[i].requires_grad
+        if self.input_needs_grad:
+            args = args[:i] + (BackwardHook.apply(args[i], self._input_grad),) + args[i + 1:]
+        return args, self
+
+    def wrap_output(self, output):
+        if not isinstance(output, Tensor):
+            raise NotImplementedError("register_full_backward_hook: gradlite supports modules "
+                                      "returning one tensor")
+        return BackwardHook.apply(output, self._output_grad)
+
+    def _output_grad(self, g):
+        self.grad_output = g
+        if not self.input_needs_grad:
+            self._run((None,))
+
+    def _input_grad(self, g):
+        return self._run((g,))[0]
+
+    def _run(self, grad_input):
+        for hook in self.hooks:
+            result = hook(self.module, grad_input, (self.grad_output,))
+            if result is not None:
+                grad_input = tuple(result)
+        return grad_input
+

@@ -61,7 +61,7 @@ class Graph:
             if id(value) in self._values:
                 return self._values[id(value)]
             if value.requires_grad:
-                op = getattr(value.grad_fn, "__name__", "an untraced operation")
+                op = _op_name(value)
                 self.unsupported(f"the operation {op}")
             array = value.data if dtype is None else value.data.astype(dtype, copy=False)
             name = self.constant(array, "const")
@@ -98,7 +98,7 @@ class Graph:
         """A module's output that depends on the input must be a traced value."""
         for tensor in _tensors(output):
             if tensor.requires_grad and not self.is_traced(tensor):
-                op = getattr(tensor.grad_fn, "__name__", "an untraced operation")
+                op = _op_name(tensor)
                 self.unsupported(f"its forward uses the operation {op}, which", module)
 
 
@@ -221,3 +221,9 @@ def _checked_call(graph, call):
             graph.check_outputs(module, out)
         return out
     return traced_call
+
+
+def _op_name(tensor):
+    """The name of the op that made ``tensor`` (``MaxBackward0``), for error messages."""
+    node = tensor.grad_fn
+    return node.name() if node is not None else "an untraced operation"

@@ -23,3 +23,6 @@ from .pool import AdaptiveAvgPooling, AvgPooling, MaxPooling
 from .reduce import Matmul, Max, Min, Sum
 from .shape import Cat, Expand, GetItem, IndexAdd, Pad, Permute, Reshape
 from .util import kept_shape, reduced_shape, unbroadcast
+from .index import Gather, Scatter, ScatterAdd  # noqa: E402  (added for PyTorch ports, issue 17)
+from .linalg import Einsum, Norm2  # noqa: E402
+from .scan import Cumprod, Cumsum  # noqa: E402
