@@ -7,7 +7,8 @@ driver's caller did not set. The job (JSON) says:
 
 ``library``   ``gradlite`` (times the gradlite and numpy-reference contenders), ``torch``,
               ``check`` (both libraries, untimed: every row's agreement check) or
-              ``memory`` (peak resident memory of LeNet-5 training steps, see memory.py)
+              ``memory-gradlite``/``memory-torch`` (peak memory of LeNet-5 training steps,
+              memory.py), ``mnist-gradlite``/``mnist-torch`` (full MNIST, mnist.py)
 ``rows``      the row names to run; ``quick``, ``repeats``, ``warmup``, ``specs``
 ``import_order``  ``numpy-first`` or ``library-first``
 ``threads``   for gradlite: a ``set_num_threads`` call before the rows (optional)
@@ -28,11 +29,11 @@ def import_libraries(job):
     gradlite = torch = None
     if job["import_order"] == "numpy-first":
         import numpy  # noqa: F401
-    if job["library"] in ("gradlite", "check", "memory-gradlite"):
+    if job["library"] in ("gradlite", "check", "memory-gradlite", "mnist-gradlite"):
         import gradlite
         if job.get("threads"):
             gradlite.set_num_threads(job["threads"])
-    if job["library"] in ("torch", "memory-torch") or (job["library"] == "check"
+    if job["library"] in ("torch", "memory-torch", "mnist-torch") or (job["library"] == "check"
                                                        and job.get("torch", True)):
         try:
             import torch
@@ -75,10 +76,10 @@ def main(argv=None):
     job_path, result_path = sys.argv[1:3] if argv is None else argv
     with open(job_path) as f:
         job = json.load(f)
-    if job["library"].startswith("memory-"):
+    if job["library"].startswith(("memory-", "mnist-")):
         gradlite, torch = import_libraries(job)
-        from .memory import run as memory_run
-        result = memory_run(job, gradlite, torch)
+        from . import memory, mnist
+        result = (memory if job["library"].startswith("memory-") else mnist).run(job, gradlite, torch)
     else:
         result = run(job)
     with open(result_path, "w") as f:

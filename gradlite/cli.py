@@ -258,7 +258,7 @@ def cmd_predict(args):
 
 
 def cmd_bench(bench_args):
-    """``gradlite bench ...``: run the benchmark suite of a source checkout."""
+    """``gradlite bench ...``: run the benchmark suite (installed with gradlite)."""
     if importlib.util.find_spec("benchmarks") is None:
         print("gradlite: the benchmarks are not installed with the package; "
               "run `python -m benchmarks` from a source checkout", file=sys.stderr)
@@ -334,8 +334,8 @@ def build_parser():
     predict_.add_argument("checkpoint", help="model.npz written by gradlite train")
     predict_.add_argument("images", nargs="+", metavar="IMAGE", help="PNG/JPEG files")
 
-    commands.add_parser("bench", help="run the benchmark suite (source checkout); "
-                        "arguments go to python -m benchmarks", add_help=False)
+    commands.add_parser("bench", help="run the benchmark suite (gradlite bench --help)",
+                        add_help=False)
     return parser
 
 
