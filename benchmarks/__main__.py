@@ -48,7 +48,7 @@ def parse_args(argv):
     parser.add_argument("--filter", default="",
                         help="only rows whose group or name contains this (case-insensitive)")
     parser.add_argument("--rounds", type=int, default=None,
-                        help="processes per library (default 3, --quick 1)")
+                        help="processes per library (default 5, --quick 1)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="timed calls per row and process (default 15, --quick 1; "
                         "the scalar rows do at most 7)")
@@ -90,7 +90,7 @@ def main(argv=None):
     if args.mnist:
         from .mnist import compare
         return compare(args, info, with_torch)
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
     repeats = args.repeat or (1 if args.quick else 15)
     from .workloads import all_rows, model_specs
     cfg = SimpleNamespace(quick=args.quick, specs=model_specs())
