@@ -55,9 +55,11 @@ def parse_args(argv):
     parser.add_argument("--no-robustness", action="store_true",
                         help="skip the robustness runs of the LeNet-5 step")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results")
+    parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results "
+                        "(--mnist: mnist.json in the same folder)")
     parser.add_argument("--table", default=None,
-                        help="also write the tables with their machine to this markdown file")
+                        help="also write the tables with their machine to this markdown file "
+                        "(--mnist: append its table)")
     parser.add_argument("--plot", default=None, help="write a bar chart of the ratios (PNG)")
     parser.add_argument("--mnist", action="store_true",
                         help="instead: LeNet-5 trained on full MNIST, one epoch's wall time "

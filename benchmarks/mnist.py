@@ -10,6 +10,7 @@ its own. Reported: every epoch's wall time, the whole run's, the test accuracy, 
 process's peak memory. ``--quick``: 2,000 images, one epoch (a smoke test).
 """
 import gzip
+import json
 import os
 import struct
 import time
@@ -119,8 +120,9 @@ def compare(args, info, with_torch):
     def median(lib, key):
         return statistics.median(key(r) for r in results[lib])
     figures = [("first epoch, s", lambda r: r["epoch_s"][0], "{:.1f}"),
-               (f"{epochs} epochs, s", lambda r: sum(r["epoch_s"]), "{:.1f}"),
-               (f"test accuracy after {epochs}", lambda r: r["accuracy"], "{:.2%}"),
+               (f"{epochs} epoch{'s' * (epochs > 1)}, s", lambda r: sum(r["epoch_s"]), "{:.1f}"),
+               (f"test accuracy after {epochs} epoch{'s' * (epochs > 1)}", lambda r: r["accuracy"],
+                "{:.2%}"),
                ("peak RSS, MB", lambda r: r["peak_mb"], "{:.0f}")]
     rows = []
     for label, key, form in figures:
@@ -129,8 +131,21 @@ def compare(args, info, with_torch):
         rows.append([label, *(form.format(v) for v in values)] + ([ratio] if with_torch else []))
     header = ["LeNet-5 on MNIST (SGD 0.01, momentum 0.9, batch 64)", "gradlite"]
     header += ["PyTorch", "gradlite/PyTorch"] if with_torch else []
-    print("\n" + markdown_table(header, rows))
-    print(f"\n{'2,000' if args.quick else '60,000'} training images from {data_dir}; "
-          f"median over {args.rounds or 1} process(es) per library; threads: "
-          + ", ".join(f"{lib} {results[lib][0]['threads']}" for lib in libraries))
+    report = (markdown_table(header, rows) + f"\n\n`python -m benchmarks --mnist"
+              f"{' --quick' if args.quick else ''}`: {'2,000' if args.quick else '60,000'} "
+              f"training images, each library in its own process (median over "
+              f"{args.rounds or 1} per library), numpy imported first, no thread variables "
+              "set; threads: " + ", ".join(f"{'PyTorch' if lib == 'torch' else lib} "
+                                           f"{results[lib][0]['threads']}" for lib in libraries)
+              + f"; gradlite commit {info.get('gradlite_commit')}.\n")
+    print("\n" + report)
+    json_path = os.path.join(os.path.dirname(os.path.abspath(args.json)), "mnist.json")
+    os.makedirs(os.path.dirname(json_path), exist_ok=True)
+    with open(json_path, "w") as out:
+        json.dump({"machine": info, "epochs": epochs, "results": results}, out, indent=1)
+    print(f"results: {json_path}")
+    if args.table:
+        with open(args.table, "a") as out:
+            out.write("\n### End to end: LeNet-5 on full MNIST\n\n" + report)
+        print(f"table appended to {args.table}")
     return 0
