@@ -14,6 +14,12 @@ the very core the other pool's next loop needs. So, at import, gradlite
 
 ``set_num_threads(n)`` / ``get_num_threads()`` change and read that count, as in PyTorch.
 
+One more process setting that decides what a training step costs: glibc hands every freed
+block over 128 KB back to the OS and page-faults it in again at the next allocation, i.e.
+every activation and gradient of every step. gradlite raises those thresholds (blocks up
+to 32 MB stay in the heap, up to 64 MB of free heap is kept) unless the environment sets
+``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``.
+
 OpenMP (GNU libgomp) cannot re-create its workers in a process forked after they
 started: a parallel loop there waits forever for threads that were not copied. So a
 child forked after ``import gradlite`` (``multiprocessing``'s "fork" start method, a
@@ -124,6 +130,21 @@ def _default_threads():
     return requested if requested > 0 else _cores()
 
 
+def _keep_freed_blocks():
+    """Let glibc reuse freed activation-sized blocks instead of returning them to the OS."""
+    if any(name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc only (its option numbers)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 64 << 20)
+
+
 def set_num_threads(n):
     """Use ``n`` threads for gradlite's parallel kernels and the BLAS calls it makes
     (the whole process's OpenBLAS, which gradlite shares with numpy)."""
@@ -155,5 +176,6 @@ def _single_threaded_after_fork():
 
 
 set_num_threads(_default_threads())
+_keep_freed_blocks()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_threaded_after_fork)
