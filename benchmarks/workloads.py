@@ -280,15 +280,18 @@ class _Op:
             return
         ours, theirs = self.gradlite(cfg)(), self.torch(cfg)()
         for i, (a, t) in enumerate(zip(ours, theirs)):
-            check_close(f"{self.kind} gradient of input {i}", a.grad.data, _numpy(t.grad), 1e-3, 1e-3)
+            expected = _numpy(t.grad)  # sums of up to ~40,000 float32 terms: round-off
+            check_close(f"{self.row_name}: gradient of input {i}", a.grad.data, expected, 1e-3,
+                        1e-5 * max(1.0, float(np.abs(expected).max())))
         import gradlite
         import gradlite.nn.functional as F
         arrays = _arrays(self.shapes)
         y_ours = self.call(F)(*map(gradlite.tensor, arrays))
         y_theirs = self.call(torch.nn.functional)(*map(torch.tensor, arrays))
-        check_close(f"{self.kind} output", y_ours.data, _numpy(y_theirs), 1e-4, 1e-4)
+        check_close(f"{self.row_name}: output", y_ours.data, _numpy(y_theirs), 1e-4, 1e-4)
 
     def row(self, name):
+        self.row_name = name
         macs = (int(np.prod(self.y_shape)) * int(np.prod(self.shapes[1][1:]))
                 if self.kind == "conv2d" else None)
         return Row(name, "kernels", {"gradlite": self.gradlite, "reference": self.reference,
