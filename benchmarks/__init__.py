@@ -1,8 +1,6 @@
-"""gradlite benchmarks: run a script with ``python -m benchmarks.<name>``.
+"""gradlite's benchmark suite: ``python -m benchmarks`` (or ``gradlite bench``).
 
-Before any of them imports numpy: OpenBLAS's idle workers should sleep rather than spin
-(as ``import gradlite`` arranges when it comes first; see docs/performance.md, "Threads").
+Installed with gradlite, so ``gradlite bench`` works after ``pip install .``; inside a
+source checkout ``python -m benchmarks`` times the checkout's gradlite (and says whether
+its kernels are compiled). See ``__main__.py`` and docs/performance.md.
 """
-import os
-
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")

@@ -4,6 +4,7 @@ import platform
 import subprocess
 import sys
 import time
+from importlib import metadata
 
 import numpy as np
 
@@ -42,10 +43,18 @@ def git_commit():
         return None
 
 
-def machine_info(torch, threads):
+def _version(distribution):
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info():
+    """The machine, the versions, and which gradlite is timed (where from, compiled?)."""
     import gradlite
     from gradlite import _kernels
-    info = {
+    return {
         "cpu": cpu_model(),
         "logical_cores": os.cpu_count(),
         "platform": platform.platform(),
@@ -53,16 +62,15 @@ def machine_info(torch, threads):
         "numpy": np.__version__,
         "blas": blas_config(),
         "gradlite": gradlite.__version__,
+        "gradlite_path": os.path.dirname(gradlite.__file__),
         "gradlite_commit": git_commit(),
         "compiled_kernels": _kernels.COMPILED,
-        "threads": threads,
         "thread_env": {k: os.environ.get(k) for k in
-                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-        "torch": None if torch is None else torch.__version__,
+                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                        "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")},
+        "torch": _version("torch"),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
-    if torch is not None:
-        info["torch_threads"] = torch.get_num_threads()
-    return info
 
 
 def gemm_peak_flops(n=2048, repeats=5):

@@ -1,51 +1,65 @@
 """PyTorch twins of gradlite models, and the FLOPs of a model step.
 
-``torch_twin(model)`` rebuilds a gradlite ``nn.Sequential`` layer by layer with
-``torch.nn`` and copies gradlite's weights into it, so both compute the same function.
-``forward_macs(model, x)`` counts the multiply-accumulates of its Conv2d and Linear layers
+A model is described by its layer specs, ``[kind, {argument: value}]`` per layer, plain
+data (JSON) so that a PyTorch process can build the same network without importing
+gradlite (the timing processes import one library each). ``layer_specs(model)`` reads
+them off a gradlite ``nn.Sequential``; ``torch_model(specs)`` builds ``torch.nn``;
+``torch_twin(model)`` also copies gradlite's weights (through ``state_dict``, whose keys
+match PyTorch's), for the agreement checks.
+
+``forward_macs(model, x)`` counts the multiply-accumulates of the Conv2d and Linear layers
 (everything else is cheap next to them); a forward pass is ``2 * macs`` FLOPs and a
-training step about three times that (backward costs about twice the forward: one
-product for the input gradient, one for the weight gradient).
+training step about three times that (the backward does two products per layer).
 """
 import numpy as np
 
-import gradlite
-from gradlite import nn
+_ARGUMENTS = {  # gradlite layer -> the attributes its torch.nn twin is built from
+    "Linear": ("in_features", "out_features"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding",
+               "dilation", "groups"),
+    "MaxPool2d": ("kernel_size", "stride", "padding"),
+    "AvgPool2d": ("kernel_size", "stride", "padding"),
+    "Flatten": ("start_dim", "end_dim"),
+    "Dropout": ("p",),
+    "ReLU": (), "Tanh": (), "Sigmoid": (), "Identity": (),
+}
 
 
-def _torch_layer(layer, tnn):
-    """The torch.nn module equivalent to one gradlite layer (weights not copied yet)."""
-    kind = type(layer).__name__
-    if kind == "Linear":
-        return tnn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-    if kind == "Conv2d":
-        return tnn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
-                          layer.stride, layer.padding, layer.dilation, layer.groups,
-                          bias=layer.bias is not None)
-    if kind in ("MaxPool2d", "AvgPool2d"):
-        return getattr(tnn, kind)(layer.kernel_size, layer.stride, layer.padding)
-    if kind == "Flatten":
-        return tnn.Flatten(layer.start_dim, layer.end_dim)
-    if kind == "Dropout":
-        return tnn.Dropout(layer.p)
-    if kind in ("ReLU", "Tanh", "Sigmoid", "Identity"):
-        return getattr(tnn, kind)()
-    raise NotImplementedError(f"torch_twin: no PyTorch twin for gradlite layer {kind}")
+def layer_specs(model):
+    """``[kind, arguments]`` for each layer of the gradlite Sequential ``model``."""
+    specs = []
+    for layer in model:
+        kind = type(layer).__name__
+        if kind not in _ARGUMENTS:
+            raise NotImplementedError(f"layer_specs: no PyTorch twin for gradlite layer {kind}")
+        arguments = {name: getattr(layer, name) for name in _ARGUMENTS[kind]}
+        if kind in ("Linear", "Conv2d"):
+            arguments["bias"] = layer.bias is not None
+        specs.append([kind, arguments])
+    return specs
+
+
+def torch_model(specs):
+    """The ``torch.nn.Sequential`` the layer specs describe (PyTorch's initial weights)."""
+    import torch
+    return torch.nn.Sequential(*(getattr(torch.nn, kind)(**arguments) for kind, arguments in specs))
 
 
 def torch_twin(model):
     """A ``torch.nn.Sequential`` computing what the gradlite Sequential ``model`` computes,
-    from the same weights (copied through ``state_dict``, whose keys match PyTorch's)."""
+    from the same weights."""
     import torch
-    twin = torch.nn.Sequential(*(_torch_layer(layer, torch.nn) for layer in model))
-    weights = {name: torch.from_numpy(np.array(t.data)) for name, t in model.state_dict().items()}
-    twin.load_state_dict(weights)
+    twin = torch_model(layer_specs(model))
+    twin.load_state_dict({name: torch.from_numpy(np.array(t.data))
+                          for name, t in model.state_dict().items()})
     twin.train(model.training)
     return twin
 
 
 def forward_macs(model, x):
-    """Multiply-accumulates of one forward pass of the Sequential ``model`` on array ``x``."""
+    """Multiply-accumulates of one forward pass of the gradlite Sequential ``model`` on ``x``."""
+    import gradlite
+    from gradlite import nn
     macs = 0
     with gradlite.no_grad():
         h = gradlite.tensor(x)

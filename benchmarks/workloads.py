@@ -1,23 +1,22 @@
-"""The workloads of the suite: one function per table row (or family of rows).
+"""The rows of the suite: what each library runs, and the check that they agree.
 
-Each ``*_cases(cfg)`` function yields ``(name, build)`` where ``build()`` sets the row
-up and returns its :class:`Case` (so ``--filter`` skips the setup of rows it leaves out).
-Before returning, ``build`` checks that gradlite and PyTorch (and the numpy reference,
-where there is one) compute the same thing from the same inputs and weights, and raises
-:class:`Mismatch` if not: a fast wrong answer is not a result. ``cfg`` carries ``quick`` (tiny sizes for the CI smoke test) and
-``torch`` (the module, or None when PyTorch is not installed).
+A :class:`Row` names, for each contender, a function ``build(cfg)`` that sets the work up
+and returns a zero-argument callable doing it once. The contenders ``gradlite`` and
+``reference`` (plain numpy: no thread pool of its own) are timed in gradlite's processes,
+``torch`` in PyTorch's; a builder imports only its own library, so a PyTorch process never
+loads gradlite's threads, nor the other way round. ``row.check(torch)`` runs in a separate,
+untimed process with both libraries and raises :class:`Mismatch` unless they compute the
+same thing from the same inputs and weights: a fast wrong answer is not a result.
+
+``cfg`` carries ``quick`` (tiny sizes, for the smoke test) and ``specs`` (the layer specs
+of ``gradlite.models``, see ``twins.py``, so PyTorch builds the same networks).
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
-import gradlite
-import gradlite.nn.functional as F
-from gradlite import models, optim
-from gradlite._kernels import _reference as reference_kernels
-
-from . import bench_kernels, micrograd_baseline
-from .twins import forward_macs, torch_twin
+from . import micrograd_baseline
+from .twins import forward_macs, torch_model, torch_twin
 
 
 class Mismatch(AssertionError):
@@ -25,21 +24,19 @@ class Mismatch(AssertionError):
 
 
 @dataclass
-class Case:
-    """One row of the table.
-
-    ``fns`` maps a contender (``gradlite``, ``reference``, ``torch``) to a zero-argument
-    callable doing the work once; ``items`` is how many units one call does (ops for
-    ``us/op``, images for ``img/s``); ``flops`` the floating-point operations of one call,
-    when defined. ``values`` replaces ``fns`` for rows that are measured, not timed (memory).
-    """
-    fns: dict = field(default_factory=dict)
+class Row:
+    """One row of the table. ``unit``: ``ms``, ``us/op`` (time / ``items``) or ``img/s``;
+    ``flops(cfg)``: the floating-point operations of one call, where defined (needs
+    gradlite); ``repeats``: a cap on the timed calls, for slow rows."""
+    name: str
+    group: str
+    build: dict
+    check: object = None
     unit: str = "ms"
     items: int = 1
-    flops: float = None
+    flops: object = None
     repeats: int = None
-    values: dict = None
-    note: str = ""
+    extra: dict = field(default_factory=dict)
 
 
 def check_close(what, ours, theirs, rtol=1e-4, atol=1e-5):
@@ -52,7 +49,7 @@ def check_close(what, ours, theirs, rtol=1e-4, atol=1e-5):
 
 def _numpy(t):
     """The values of a gradlite or torch tensor as a numpy array."""
-    return t.data if isinstance(t, gradlite.Tensor) else t.detach().numpy()
+    return t.data if type(t).__module__.startswith("gradlite") else t.detach().numpy()
 
 
 # ----------------------------------------------------------------------------- per-op
@@ -89,57 +86,62 @@ def _numpy_chain(x, w, b):
     return y.sum(), g, gw, gb
 
 
-def per_op_cases(cfg):
-    yield "per-op overhead: 100-op chain fwd+bwd", lambda: per_op_case(cfg)
-
-
-def per_op_case(cfg):
-    """Per-op overhead: a chain of 100 tiny (8-element) ops, forward and backward, in
-    microseconds per op. What it measures is the fixed cost of recording and replaying one
-    node of the graph; the arithmetic on 8 numbers is negligible."""
+def _chain_inputs():
     rng = np.random.default_rng(0)
-    x, w, b = (rng.standard_normal(8).astype(np.float32) for _ in range(3))
-    ours = [gradlite.tensor(a, requires_grad=True) for a in (x, w, b)]
+    return [rng.standard_normal(8).astype(np.float32) for _ in range(3)]
 
-    def gradlite_run():
-        for t in ours:
+
+def _chain_step(make, tanh):
+    """A callable running the chain forward and backward on fresh leaf tensors' grads."""
+    leaves = [make(a, requires_grad=True) for a in _chain_inputs()]
+
+    def run():
+        for t in leaves:
             t.grad = None
-        loss = _chain(*ours, gradlite.Tensor.tanh)
+        loss = _chain(*leaves, tanh)
         loss.backward()
-        return loss
+        return loss, leaves
+    return run
 
-    fns = {"gradlite": gradlite_run, "reference": lambda: _numpy_chain(x, w, b)}
-    loss = gradlite_run()
-    expected = _numpy_chain(x, w, b)
-    check_close("per-op chain loss", loss.item(), expected[0])
-    for name, t, g in zip("xwb", ours, expected[1:]):
-        check_close(f"per-op chain d/d{name}", t.grad.data, g)
-    torch = cfg.torch
-    if torch is not None:
-        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
 
-        def torch_run():
-            for t in theirs:
-                t.grad = None
-            loss = _chain(*theirs, torch.Tensor.tanh)
-            loss.backward()
-            return loss
-        check_close("per-op chain loss vs torch", torch_run().item(), loss.item())
-        fns["torch"] = torch_run
-    return Case(fns, unit="us/op", items=CHAIN_LENGTH)
+def _gradlite_chain(cfg):
+    import gradlite
+    return _chain_step(gradlite.tensor, gradlite.Tensor.tanh)
+
+
+def _torch_chain(cfg):
+    import torch
+    return _chain_step(torch.tensor, torch.Tensor.tanh)
+
+
+def _reference_chain(cfg):
+    x, w, b = _chain_inputs()
+    return lambda: _numpy_chain(x, w, b)
+
+
+def _check_chain(cfg, torch):
+    expected = _numpy_chain(*_chain_inputs())
+    runs = [("", _gradlite_chain(cfg))] + ([] if torch is None else [(" (torch)", _torch_chain(cfg))])
+    for label, run in runs:
+        loss, leaves = run()
+        check_close("per-op chain loss" + label, loss.item(), expected[0])
+        for name, t, g in zip("xwb", leaves, expected[1:]):
+            check_close(f"per-op chain d/d{name}{label}", _numpy(t.grad), g)
+
+
+def per_op_rows(cfg):
+    """Per-op overhead: a chain of 100 tiny (8-element) ops, forward and backward, in
+    microseconds per op: the fixed cost of recording and replaying one node of the graph."""
+    yield Row("per-op overhead: 100-op chain fwd+bwd", "per-op",
+              {"gradlite": _gradlite_chain, "reference": _reference_chain, "torch": _torch_chain},
+              _check_chain, unit="us/op", items=CHAIN_LENGTH)
 
 
 # ----------------------------------------------------------------------------- scalar
-def scalar_cases(cfg):
-    points = 10 if cfg.quick else 100
-    yield f"scalar engine: MLP 2-16-16-1, {points} points", lambda: scalar_case(cfg, fused=True)
-    yield (f"scalar engine, binary ops only: MLP 2-16-16-1, {points} points",
-           lambda: scalar_case(cfg, fused=False))
-
-
 def fused_hinge_step(params, points, labels):
-    """The same step written with gradlite.Value's n-ary ops: each neuron is one
-    ``Value.dot`` node (bias included), and the loss is one ``Value.sum`` node."""
+    """The micrograd demo's step written with gradlite.Value's n-ary ops: each neuron is
+    one ``Value.dot`` node (bias included), and the loss is one ``Value.sum`` node."""
+    import gradlite
     losses = []
     for (x0, x1), label in zip(points, labels):
         x = [gradlite.Value(x0), gradlite.Value(x1)]
@@ -153,263 +155,334 @@ def fused_hinge_step(params, points, labels):
     return total
 
 
-def scalar_case(cfg, fused):
-    """Scalar engine: the micrograd demo's step (2-16-16-1 ReLU MLP, summed hinge loss over
-    100 points, forward + backward) with ``gradlite.Value`` against the plain closure engine
-    of ``benchmarks/micrograd_baseline.py`` (the "reference" column). ``fused``: gradlite
-    writes each neuron as one ``Value.dot`` node (its idiomatic form); otherwise it runs the
-    very same binary-op code as the baseline. No PyTorch: it has no scalar engine."""
+def _scalar_step(cfg, engine, fused):
+    """A callable: the micrograd demo's step (2-16-16-1 ReLU MLP, summed hinge loss,
+    forward + backward) on ``engine`` (``"gradlite"`` or ``"reference"``); returns
+    (loss, parameters) for the check."""
     mb = micrograd_baseline
     points, labels = mb.moons(10 if cfg.quick else 100)
-    engines = {"gradlite": gradlite.Value, "reference": mb.Node}
-    params = {name: mb.mlp_params(make) for name, make in engines.items()}
-    steps = {"gradlite": (lambda p: fused_hinge_step(p, points, labels)) if fused else
-             (lambda p: mb.hinge_step(p, points, labels, gradlite.Value)),
-             "reference": lambda p: mb.hinge_step(p, points, labels, mb.Node)}
-    losses = {name: steps[name](params[name]) for name in engines}
-    check_close("scalar hinge loss", losses["gradlite"].data, losses["reference"].data, 1e-12)
-    for ours, theirs in zip(_flat(params["gradlite"]), _flat(params["reference"])):
-        check_close("scalar weight gradient", ours.grad, theirs.grad, 1e-9, 1e-12)
-    fns = {name: (lambda step=steps[name], p=params[name]: step(p)) for name in engines}
-    return Case(fns, repeats=7)
+    if engine == "reference":
+        params = mb.mlp_params(mb.Node)
+        return lambda: (mb.hinge_step(params, points, labels, mb.Node), params)
+    import gradlite
+    params = mb.mlp_params(gradlite.Value)
+    if fused:
+        return lambda: (fused_hinge_step(params, points, labels), params)
+    return lambda: (mb.hinge_step(params, points, labels, gradlite.Value), params)
 
 
-def _flat(params):
-    return [v for layer in params for w, b in layer for v in (*w, b)]
+def _check_scalar(fused):
+    def check(cfg, torch):
+        (ours, our_params), (theirs, their_params) = (
+            _scalar_step(cfg, engine, fused)() for engine in ("gradlite", "reference"))
+        check_close("scalar hinge loss", ours.data, theirs.data, 1e-12)
+        flat = [[v for layer in p for w, b in layer for v in (*w, b)]
+                for p in (our_params, their_params)]
+        for a, b in zip(*flat):
+            check_close("scalar weight gradient", a.grad, b.grad, 1e-9, 1e-12)
+    return check
+
+
+def scalar_rows(cfg):
+    """Scalar engine: the micrograd demo's step with ``gradlite.Value`` against the plain
+    closure engine of ``micrograd_baseline.py`` (the reference column). ``fused``: each
+    neuron is one ``Value.dot`` node; otherwise the very same binary-op code as the
+    baseline. No PyTorch: it has no scalar engine."""
+    points = 10 if cfg.quick else 100
+    for fused, label in ((True, ""), (False, ", binary ops only")):
+        yield Row(f"scalar engine{label}: MLP 2-16-16-1, {points} points", "scalar",
+                  {"gradlite": lambda cfg, f=fused: _scalar_step(cfg, "gradlite", f),
+                   "reference": lambda cfg, f=fused: _scalar_step(cfg, "reference", f)},
+                  _check_scalar(fused), repeats=7)
 
 
 # ----------------------------------------------------------------------------- conv, pool
-def conv_pool_cases(cfg):
-    """Conv2d and pooling, forward + backward of the differentiable ops (every input
-    requires grad), on the shapes of the kernels issue (``bench_kernels.CONVS``); the
-    reference column is the pure-numpy kernel spec (``_kernels/_reference.py``), timed at
-    the kernel level (no autograd around it). FLOPs: forward 2 x MACs, backward 2 x that."""
+# name, x shape, weight shape, stride, padding, groups (all conv: batch 64)
+CONVS = [
+    ("conv 1->6 5x5 pad 2, 28x28", (64, 1, 28, 28), (6, 1, 5, 5), 1, 2, 1),
+    ("conv 6->16 5x5, 14x14", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0, 1),
+    ("conv 32->64 3x3, 26x26", (64, 32, 26, 26), (64, 32, 3, 3), 1, 0, 1),
+    ("conv 3->16 3x3 stride 2 pad 1, 32x32", (64, 3, 32, 32), (16, 3, 3, 3), 2, 1, 1),
+    ("conv depthwise 32 3x3 pad 1, 26x26", (64, 32, 26, 26), (32, 1, 3, 3), 1, 1, 32),
+]
+POOL_SHAPE = (64, 32, 24, 24)
+
+
+def _arrays(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def _autograd_step(make, op, arrays, grad_shape):
+    """A callable: forward ``op`` on leaf tensors made by ``make`` (gradlite's or torch's
+    ``tensor``), then backward with a fixed output gradient, fresh gradients each call."""
+    leaves = [make(a, requires_grad=True) for a in arrays]
+    grad = make(_arrays([grad_shape], seed=1)[0])
+
+    def run():
+        for t in leaves:
+            t.grad = None
+        op(*leaves).backward(grad)
+        return leaves
+    return run
+
+
+class _Op:
+    """One conv or pooling row: the op in gradlite, PyTorch and the reference kernels."""
+
+    def __init__(self, kind, x_shape, w_shape=None, stride=1, padding=0, groups=1):
+        self.kind, self.stride, self.padding, self.groups = kind, stride, padding, groups
+        shapes = [x_shape] if w_shape is None else [x_shape, w_shape, w_shape[:1]]
+        self.shapes = shapes
+        n, _, h, w = x_shape
+        if kind == "conv2d":
+            kh, kw = w_shape[2:]
+            size = [(d + 2 * padding - k) // stride + 1 for d, k in ((h, kh), (w, kw))]
+            self.y_shape = (n, w_shape[0], *size)
+        else:
+            self.y_shape = (n, x_shape[1], h // 2, w // 2)
+
+    def call(self, functional):
+        if self.kind == "conv2d":
+            return lambda x, w, b: functional.conv2d(x, w, b, self.stride, self.padding, 1,
+                                                     self.groups)
+        return lambda x: getattr(functional, self.kind)(x, 2)
+
+    def gradlite(self, cfg):
+        import gradlite
+        import gradlite.nn.functional as F
+        return _autograd_step(gradlite.tensor, self.call(F), _arrays(self.shapes), self.y_shape)
+
+    def torch(self, cfg):
+        import torch
+        return _autograd_step(torch.tensor, self.call(torch.nn.functional), _arrays(self.shapes),
+                              self.y_shape)
+
+    def reference(self, cfg):
+        """The pure-numpy kernel spec (``gradlite._kernels._reference``), forward and
+        backward at the kernel level (no autograd around it)."""
+        from gradlite._kernels import _reference as R
+        arrays, gy = _arrays(self.shapes), _arrays([self.y_shape], seed=1)[0]
+        pair, x = (lambda v: (v, v)), arrays[0]
+        if self.kind == "conv2d":
+            args = (pair(self.stride), pair(self.padding), (1, 1), self.groups)
+            return lambda: (R.conv2d_forward(*arrays, *args), R.conv2d_backward(x, arrays[1], gy, *args))
+        if self.kind == "max_pool2d":
+            def run():
+                _, arg = R.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+                return R.max_pool2d_backward(gy, arg, x.shape)
+            return run
+        return lambda: (R.avg_pool2d_forward(x, (2, 2), (2, 2), (0, 0)),
+                        R.avg_pool2d_backward(gy, x.shape, (2, 2), (2, 2), (0, 0)))
+
+    def check(self, cfg, torch):
+        if torch is None:
+            return
+        ours, theirs = self.gradlite(cfg)(), self.torch(cfg)()
+        for i, (a, t) in enumerate(zip(ours, theirs)):
+            expected = _numpy(t.grad)  # sums of up to ~40,000 float32 terms: round-off
+            check_close(f"{self.row_name}: gradient of input {i}", a.grad.data, expected, 1e-3,
+                        1e-5 * max(1.0, float(np.abs(expected).max())))
+        import gradlite
+        import gradlite.nn.functional as F
+        arrays = _arrays(self.shapes)
+        y_ours = self.call(F)(*map(gradlite.tensor, arrays))
+        y_theirs = self.call(torch.nn.functional)(*map(torch.tensor, arrays))
+        check_close(f"{self.row_name}: output", y_ours.data, _numpy(y_theirs), 1e-4, 1e-4)
+
+    def row(self, name):
+        self.row_name = name
+        macs = (int(np.prod(self.y_shape)) * int(np.prod(self.shapes[1][1:]))
+                if self.kind == "conv2d" else None)
+        return Row(name, "kernels", {"gradlite": self.gradlite, "reference": self.reference,
+                                     "torch": self.torch}, self.check,
+                   flops=None if macs is None else (lambda cfg: 3 * 2 * macs))
+
+
+def conv_pool_rows(cfg):
+    """Conv2d and pooling, forward + backward of the differentiable op (every input
+    requires grad). FLOPs of a conv: forward 2 x MACs, backward 2 x that."""
     batch = 4 if cfg.quick else None
-    for name, x_shape, w_shape, stride, padding, groups in (
-            bench_kernels.CONVS[:1] if cfg.quick else bench_kernels.CONVS):
+    for name, x_shape, w_shape, stride, padding, groups in CONVS[:1] if cfg.quick else CONVS:
         x_shape = (batch or x_shape[0], *x_shape[1:])
-        yield (name if batch is None else f"{name} (batch {batch})",
-               _bind(conv_case, cfg, x_shape, w_shape, stride, padding, groups))
-    pool_shape = (batch or bench_kernels.POOL_SHAPE[0], *bench_kernels.POOL_SHAPE[1:])
-    for kind in ("max", "avg"):
-        yield (f"{kind}_pool2d 2x2, {'x'.join(map(str, pool_shape))}",
-               _bind(pool_case, cfg, kind, pool_shape))
-
-
-def _bind(fn, *args):
-    return lambda: fn(*args)
-
-
-def conv_case(cfg, x_shape, w_shape, stride, padding, groups):
-    torch, rng = cfg.torch, np.random.default_rng(0)
-    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape, w_shape[:1]))
-
-    def ours(x, w, b):
-        return F.conv2d(x, w, b, stride, padding, 1, groups)
-
-    def theirs(x, w, b):
-        return torch.nn.functional.conv2d(x, w, b, stride, padding, 1, groups)
-    y_shape, fns = _checked_op("conv2d", ours, theirs, (x, w, b), rng, torch)
-    gy = rng.standard_normal(y_shape).astype(np.float32)
-    fns["reference"] = bench_kernels.conv_kernel_fns(reference_kernels, x, w, b, gy,
-                                                     stride, padding, groups)
-    macs = int(np.prod(y_shape)) * w_shape[1] * w_shape[2] * w_shape[3]
-    return Case(fns, flops=3 * 2 * macs)
-
-
-def pool_case(cfg, kind, shape):
-    torch, rng = cfg.torch, np.random.default_rng(0)
-    x = rng.standard_normal(shape).astype(np.float32)
-    op = getattr(F, f"{kind}_pool2d")
-    top = None if torch is None else getattr(torch.nn.functional, f"{kind}_pool2d")
-    y_shape, fns = _checked_op(f"{kind}_pool2d", lambda x: op(x, 2), lambda x: top(x, 2),
-                               (x,), rng, torch)
-    gy = rng.standard_normal(y_shape).astype(np.float32)
-    kernel_fns = getattr(bench_kernels, f"{kind}_kernel_fns")
-    fns["reference"] = kernel_fns(reference_kernels, x, gy)
-    return Case(fns)
-
-
-def _checked_op(name, ours, theirs, arrays, rng, torch):
-    """Check op ``ours`` (gradlite) against ``theirs`` (torch) on ``arrays``: output and every
-    input gradient for a random output gradient. Returns (output shape, timing callables
-    from bench_kernels)."""
-    y = ours(*(gradlite.tensor(a) for a in arrays))
-    gy = rng.standard_normal(y.shape).astype(np.float32)
-    fns = {"gradlite": bench_kernels.gradlite_fn(ours, arrays, gy)}
-    if torch is not None:
-        mine = [gradlite.tensor(a, requires_grad=True) for a in arrays]
-        other = [torch.tensor(a, requires_grad=True) for a in arrays]
-        y_ours, y_theirs = ours(*mine), theirs(*other)
-        y_ours.backward(gradlite.tensor(gy))
-        y_theirs.backward(torch.tensor(gy))
-        check_close(f"{name} output", y_ours.data, _numpy(y_theirs), 1e-4, 1e-4)
-        for i, (a, t) in enumerate(zip(mine, other)):
-            check_close(f"{name} gradient of input {i}", a.grad.data, _numpy(t.grad), 1e-3, 1e-3)
-        fns["torch"] = bench_kernels.torch_fn(theirs, arrays, gy)
-    return y.shape, fns
+        label = name if batch is None else f"{name} (batch {batch})"
+        yield _Op("conv2d", x_shape, w_shape, stride, padding, groups).row(label)
+    pool_shape = (batch or POOL_SHAPE[0], *POOL_SHAPE[1:])
+    for kind in ("max_pool2d", "avg_pool2d"):
+        yield _Op(kind, pool_shape).row(f"{kind} 2x2, {'x'.join(map(str, pool_shape))}")
 
 
 # ----------------------------------------------------------------------------- models
-MODEL_ROWS = [  # builder name in gradlite.models, label, batch sizes
+MODEL_ROWS = [  # builder name in gradlite.models, label, training batch sizes
     ("mlp", "MLP 784-512-512-10", (64,)),
     ("lenet", "LeNet-5", (64, 1, 256)),
     ("cnn", "MNIST example CNN", (64,)),
 ]
 
 
-class ModelPair:
-    """A gradlite model, its PyTorch twin with the same weights, an SGD-momentum optimizer
-    for each, and one batch of 1x28x28 images with labels."""
+def model_specs():
+    """The layer specs of every model of the suite (needs gradlite: the driver's job)."""
+    from gradlite import models
+    from .twins import layer_specs
+    return {builder: layer_specs(models.MODELS[builder]()) for builder, _, _ in MODEL_ROWS}
 
-    def __init__(self, builder, batch, torch, seed=0):
-        rng = np.random.default_rng(seed)
-        self.x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
-        self.y = rng.integers(0, 10, batch)
-        gradlite.manual_seed(seed)
-        self.model = models.MODELS[builder]()
-        self.optimizer = optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
-        self.x_ours, self.y_ours = gradlite.tensor(self.x), gradlite.tensor(self.y)
-        self.torch = torch
-        if torch is not None:
-            self.twin = torch_twin(self.model)
-            self.twin_optimizer = torch.optim.SGD(self.twin.parameters(), lr=0.01, momentum=0.9)
-            self.x_theirs, self.y_theirs = torch.from_numpy(self.x), torch.from_numpy(self.y)
 
-    def train_step(self, x=None, y=None):
-        """zero_grad, forward, cross-entropy, backward, SGD step; returns the loss."""
-        self.optimizer.zero_grad()
-        loss = F.cross_entropy(self.model(self.x_ours if x is None else x),
-                               self.y_ours if y is None else y)
+def _batch(batch):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((batch, 1, 28, 28)).astype(np.float32),
+            rng.integers(0, 10, batch))
+
+
+def gradlite_model(builder, seed=0):
+    """The gradlite model and its SGD optimizer (lr 0.01, momentum 0.9)."""
+    import gradlite
+    from gradlite import models, optim
+    gradlite.manual_seed(seed)
+    model = models.MODELS[builder]()
+    return model, optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+def torch_optimizer(model):
+    import torch
+    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+def gradlite_step(model, optimizer):
+    """One training step: zero_grad, forward, cross-entropy, backward, SGD; returns the loss."""
+    import gradlite.nn.functional as F
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
         loss.backward()
-        self.optimizer.step()
+        optimizer.step()
         return loss
+    return step
 
-    def torch_train_step(self, x=None, y=None):
-        self.twin_optimizer.zero_grad()
-        loss = self.torch.nn.functional.cross_entropy(
-            self.twin(self.x_theirs if x is None else x), self.y_theirs if y is None else y)
+
+def torch_step(model, optimizer):
+    import torch
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
-        self.twin_optimizer.step()
+        optimizer.step()
         return loss
+    return step
 
-    def infer(self):
-        with gradlite.no_grad():
-            return self.model(self.x_ours)
 
-    def torch_infer(self):
-        with self.torch.no_grad():
-            return self.twin(self.x_theirs)
+def _gradlite_train(builder, batch):
+    def build(cfg):
+        import gradlite
+        model, optimizer = gradlite_model(builder)
+        x, y = map(gradlite.tensor, _batch(batch))
+        step = gradlite_step(model, optimizer)
+        return lambda: step(x, y)
+    return build
 
-    def check(self, label):
-        """With dropout off: same logits, same loss, same gradients, same updated weights."""
-        if self.torch is None:
+
+def _torch_train(builder, batch):
+    def build(cfg):
+        import torch
+        torch.manual_seed(0)
+        model = torch_model(cfg.specs[builder])
+        x, y = map(torch.from_numpy, _batch(batch))
+        step = torch_step(model, torch_optimizer(model))
+        return lambda: step(x, y)
+    return build
+
+
+def _gradlite_infer(builder, batch):
+    def build(cfg):
+        import gradlite
+        model, _ = gradlite_model(builder)
+        model.eval()
+        x = gradlite.tensor(_batch(batch)[0])
+
+        def run():
+            with gradlite.no_grad():
+                return model(x)
+        return run
+    return build
+
+
+def _torch_infer(builder, batch):
+    def build(cfg):
+        import torch
+        torch.manual_seed(0)
+        model = torch_model(cfg.specs[builder]).eval()
+        x = torch.from_numpy(_batch(batch)[0])
+
+        def run():
+            with torch.no_grad():
+                return model(x)
+        return run
+    return build
+
+
+def _check_model(builder, batch):
+    """Same structure as the PyTorch processes build, and (dropout off) the same logits,
+    loss, gradients and weights after one SGD step from the same weights."""
+    def check(cfg, torch):
+        if torch is None:
             return
-        self.model.eval(), self.twin.eval()
-        check_close(f"{label} logits", self.infer().data, _numpy(self.torch_infer()), 1e-3, 1e-4)
-        check_close(f"{label} loss", self.train_step().item(), self.torch_train_step().item())
-        theirs = dict(self.twin.named_parameters())
-        for name, p in self.model.named_parameters():
-            check_close(f"{label} gradient of {name}", p.grad.data, _numpy(theirs[name].grad),
-                        1e-3, 1e-5)
-            check_close(f"{label} {name} after one SGD step", p.data, _numpy(theirs[name]),
-                        1e-4, 1e-6)
-        self.model.train(), self.twin.train()
+        import gradlite
+        label = f"{builder} batch {batch}"
+        model, optimizer = gradlite_model(builder)
+        twin = torch_twin(model)
+        if str(twin) != str(torch_model(cfg.specs[builder])):
+            raise Mismatch(f"{label}: the PyTorch processes build a different network")
+        model.eval(), twin.eval()
+        x, y = _batch(batch)
+        with gradlite.no_grad():
+            logits = model(gradlite.tensor(x))
+        check_close(f"{label} logits", logits.data, _numpy(twin(torch.from_numpy(x))), 1e-3, 1e-4)
+        ours = gradlite_step(model, optimizer)(gradlite.tensor(x), gradlite.tensor(y))
+        theirs = torch_step(twin, torch_optimizer(twin))(torch.from_numpy(x), torch.from_numpy(y))
+        check_close(f"{label} loss", ours.item(), theirs.item())
+        twin_parameters = dict(twin.named_parameters())
+        for name, p in model.named_parameters():
+            check_close(f"{label} gradient of {name}", p.grad.data,
+                        _numpy(twin_parameters[name].grad), 1e-3, 1e-5)
+            check_close(f"{label} {name} after one SGD step", p.data,
+                        _numpy(twin_parameters[name]), 1e-4, 1e-6)
+    return check
 
 
-def model_cases(cfg):
+def _model_flops(builder, batch, factor):
+    def flops(cfg):
+        model, _ = gradlite_model(builder)
+        return factor * 2 * forward_macs(model, _batch(batch)[0])
+    return flops
+
+
+def model_rows(cfg):
     """Models on a batch of 1x28x28 images: one training step (zero_grad, forward,
-    cross-entropy, backward, SGD with momentum 0.9; dropout on, in training mode) and one
-    inference batch (eval mode, no_grad). FLOPs: forward 2 x MACs of the conv and linear
-    layers, training step 3 x that."""
+    cross-entropy, backward, SGD with momentum 0.9; dropout on) and one inference batch
+    (eval mode, no_grad). FLOPs: forward 2 x MACs of the conv and linear layers, a
+    training step 3 x that."""
     for builder, label, batches in MODEL_ROWS:
         for batch in batches[:1] if cfg.quick else batches:
             batch = min(batch, 8) if cfg.quick else batch
-            yield f"{label} train step, batch {batch}", _bind(train_case, cfg, builder, label, batch)
+            yield Row(f"{label} train step, batch {batch}", "models",
+                      {"gradlite": _gradlite_train(builder, batch),
+                       "torch": _torch_train(builder, batch)},
+                      _check_model(builder, batch), flops=_model_flops(builder, batch, 3))
             if batch == 64 or cfg.quick:
-                yield f"{label} inference, batch {batch}", _bind(infer_case, cfg, builder, batch)
+                yield Row(f"{label} inference, batch {batch}", "models",
+                          {"gradlite": _gradlite_infer(builder, batch),
+                           "torch": _torch_infer(builder, batch)},
+                          flops=_model_flops(builder, batch, 1))
 
 
-def train_case(cfg, builder, label, batch):
-    pair = ModelPair(builder, batch, cfg.torch)
-    pair.check(f"{label} batch {batch}")
-    fns = {"gradlite": pair.train_step}
-    if cfg.torch is not None:
-        fns["torch"] = pair.torch_train_step
-    return Case(fns, flops=6 * forward_macs(pair.model, pair.x))
+GROUPS = [per_op_rows, scalar_rows, conv_pool_rows, model_rows]
 
 
-def infer_case(cfg, builder, batch):
-    pair = ModelPair(builder, batch, cfg.torch)
-    pair.model.eval()
-    fns = {"gradlite": pair.infer}
-    if cfg.torch is not None:
-        pair.twin.eval()
-        fns["torch"] = pair.torch_infer
-        check_close("inference logits", pair.infer().data, _numpy(pair.torch_infer()), 1e-3, 1e-4)
-    return Case(fns, flops=2 * forward_macs(pair.model, pair.x))
+def lenet_step_name(cfg):
+    """The row the robustness runs repeat: LeNet-5's training step at batch 64 (8 quick)."""
+    return f"LeNet-5 train step, batch {8 if cfg.quick else 64}"
 
 
-# ----------------------------------------------------------------------------- end to end
-def epoch_cases(cfg):
-    yield (f"LeNet-5 epoch on MNISTSmall ({128 if cfg.quick else 10000} images)",
-           lambda: epoch_case(cfg))
-
-
-def epoch_case(cfg):
-    """End to end: one epoch of LeNet-5 training on the bundled MNIST subset (10,000
-    digits, batch 64, shuffled), data loading included, in images per second. PyTorch
-    trains on the very same numpy batches from gradlite's DataLoader, converted with
-    ``torch.from_numpy`` (no copy)."""
-    from gradlite.data import DataLoader, Subset, transforms
-    from gradlite.data.datasets import MNISTSmall
-    dataset = MNISTSmall(train=True, transform=transforms.ToTensor())
-    if cfg.quick:
-        dataset = Subset(dataset, list(range(128)))
-    pair = ModelPair("lenet", 64, cfg.torch)
-    images, labels = dataset[np.arange(64)]
-    pair.x, pair.y = images, labels
-    pair.x_ours, pair.y_ours = gradlite.tensor(images), gradlite.tensor(labels)
-    if cfg.torch is not None:
-        pair.x_theirs, pair.y_theirs = cfg.torch.from_numpy(images), cfg.torch.from_numpy(labels)
-    pair.check("LeNet-5 on MNISTSmall")
-    loader = DataLoader(dataset, batch_size=64, shuffle=True, generator=0)
-
-    def gradlite_epoch():
-        for x, y in loader:
-            pair.train_step(x, y)
-
-    def torch_epoch():
-        for x, y in loader:
-            pair.torch_train_step(cfg.torch.from_numpy(x.data), cfg.torch.from_numpy(y.data))
-
-    fns = {"gradlite": gradlite_epoch}
-    if cfg.torch is not None:
-        fns["torch"] = torch_epoch
-    return Case(fns, unit="img/s", items=len(dataset), repeats=3)
-
-
-# ----------------------------------------------------------------------------- memory
-def memory_cases(cfg):
-    """Peak resident memory of a process doing LeNet-5 training steps at batch 64 (each
-    library in its own fresh subprocess, so the peaks don't mix): the total peak, and how
-    much it grew from after setup (imports, model, batch) to the end of the steps."""
-    yield "peak RSS, LeNet-5 train steps b64", lambda: memory_case(cfg, "peak_mb")
-    yield "RSS growth during those steps", lambda: memory_case(cfg, "growth_mb")
-
-
-_memory_results = {}
-
-
-def memory_case(cfg, what):
-    from .memory import measure_in_subprocesses
-    if not _memory_results:
-        libraries = ["gradlite"] + (["torch"] if cfg.torch is not None else [])
-        results = measure_in_subprocesses(libraries, batch=64, steps=2 if cfg.quick else 20)
-        for lib, r in results.items():
-            _memory_results[lib] = dict(r, growth_mb=r["peak_mb"] - r["setup_mb"])
-    return Case(unit="MB", values={lib: r[what] for lib, r in _memory_results.items()})
-
-
-GROUPS = [("per-op", per_op_cases), ("scalar", scalar_cases), ("kernels", conv_pool_cases),
-          ("models", model_cases), ("end-to-end", epoch_cases), ("memory", memory_cases)]
+def all_rows(cfg):
+    return [row for group in GROUPS for row in group(cfg)]

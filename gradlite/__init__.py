@@ -3,16 +3,10 @@
 The scalar engine ``Value``, the tensor engine ``Tensor`` (PyTorch-shaped API),
 ``gradlite.nn``, ``gradlite.optim``, ``gradlite.data``.
 """
-import os as _os
+# First: the thread policy sets the environment the OpenMP runtime reads when it loads.
+from .parallel import get_num_threads, set_num_threads
 
-# gradlite alternates its own OpenMP loops with numpy's OpenBLAS calls. After each
-# call OpenBLAS keeps its idle worker threads spinning, taking a core from the loop
-# that follows (docs/performance.md has the measured cost). Let them sleep at once,
-# unless the user chose otherwise. OpenBLAS reads this when numpy is
-# first imported, so it only takes effect when gradlite is imported before numpy.
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from . import autograd, ops  # noqa: E402  (after the environment is set)
+from . import autograd, ops
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .functions import *  # noqa: F401,F403  (exp, sum, cat, stack, where, pad, ...)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

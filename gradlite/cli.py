@@ -391,7 +391,7 @@ def cmd_predict(args):
 
 
 def cmd_bench(bench_args):
-    """``gradlite bench ...``: run the benchmark suite of a source checkout."""
+    """``gradlite bench ...``: run the benchmark suite (installed with gradlite)."""
     if importlib.util.find_spec("benchmarks") is None:
         print("gradlite: the benchmarks are not installed with the package; "
               "run `python -m benchmarks` from a source checkout", file=sys.stderr)
@@ -498,8 +498,8 @@ def build_parser():
                           help="write a saved model as an ONNX file")
     cli_interop.add_export_arguments(export)
 
-    commands.add_parser("bench", help="run the benchmark suite (source checkout); "
-                        "arguments go to python -m benchmarks", add_help=False)
+    commands.add_parser("bench", help="run the benchmark suite (gradlite bench --help)",
+                        add_help=False)
     return parser
 
 
