@@ -1,6 +1,7 @@
 """DataLoader: iterate over a dataset in (optionally shuffled) batches of Tensors."""
 import numpy as np
 
+from .._args import is_int
 from ..random import as_generator
 from ..tensor import Tensor
 from .dataset import fetch_batch
@@ -34,7 +35,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False,
                  collate_fn=None, generator=None):
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)

@@ -9,7 +9,7 @@ import numpy as np
 from ..creation import as_tensor
 from ..functions import where
 from ..ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
-from ..tensor import unwrap
+from ..tensor import tensor_arg, unwrap
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -32,7 +32,7 @@ def _reduce(loss, reduction):
 def _same_shape(op, input, target):
     """Elementwise losses need target and input of one shape (a broadcast (N, 1)
     against (N,) is almost always a bug, so it is an error, not a warning)."""
-    target = as_tensor(target)
+    target = tensor_arg(op, "target", target)
     if input.shape != target.shape:
         raise ValueError(f"{op}: target shape {tuple(target.shape)} does not match input "
                          f"shape {tuple(input.shape)}; they must be equal")
@@ -46,7 +46,7 @@ def _class_rows(op, input, target, ignore_index=None):
     (N, d1, ...) or () with integers in [0, C) (or ``ignore_index``). The class
     dim is moved last and the samples flattened: rows (M, C), labels (M,).
     """
-    labels = np.asarray(unwrap(target))
+    labels = tensor_arg(op, "target", target).data
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor, e.g. "
                         f"int64), but it is {labels.dtype}; did you pass one-hot or "
