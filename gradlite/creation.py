@@ -9,7 +9,7 @@ import numpy as np
 from ._args import dtype_arg, int_arg, size_arg
 from .dtypes import array_from, float32, int64
 from .random import default_generator
-from .tensor import Tensor, unwrap
+from .tensor import Tensor, tensor_arg, unwrap
 
 
 def _new(array, dtype, requires_grad):
@@ -66,7 +66,7 @@ def empty(*size, dtype=None, requires_grad=False):
 
 def full(size, fill_value, dtype=None, requires_grad=False):
     if dtype is None:
-        dtype = array_from(unwrap(fill_value)).dtype
+        dtype = tensor_arg("full", "fill_value", fill_value).dtype
     return _allocate("full", lambda shape, dtype: np.full(shape, fill_value, dtype),
                      (size,), dtype, requires_grad)
 

@@ -669,7 +669,7 @@ def _index_arrays(index):
     if isinstance(index, tuple):
         return tuple(unwrap(i) for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.asarray(index, dtype=None if index else np.int64)
     return unwrap(index)
 
 

@@ -78,6 +78,8 @@ CASES = [
     ("randn-negative", lambda L: L.lib.randn(-2), ValueError, ["randn", "size", "-2"], True),
     ("full-float-size", lambda L: L.lib.full((2.5,), 1.0), TypeError, ["full", "size"], True),
     ("full-int-size", lambda L: L.lib.full(2.5, 1.0), TypeError, ["full", "size"], True),
+    ("full-fill_value-str", lambda L: L.lib.full((2,), "a"), TypeError, ["full", "fill_value"],
+     True),
     ("tensor-ragged", lambda L: L.lib.tensor([[1, 2], [3]]), ValueError,
      ["tensor", "data", "length 2 at dim 1 (got 1)"], True),
     ("tensor-str", lambda L: L.lib.tensor("abc"), TypeError, ["tensor", "data", "str"], True),
