@@ -31,13 +31,14 @@ def namespace(lib):
     if lib == "gradlite":
         import gradlite as m
         from gradlite import data, nn, optim
-        return types.SimpleNamespace(lib=m, nn=nn, F=nn.functional, optim=optim,
+        return types.SimpleNamespace(lib=m, nn=nn, F=nn.functional, optim=optim, data=data,
                                      DataLoader=data.DataLoader, int64=m.int64,
                                      float64=m.float64, name="gradlite")
     torch = pytest.importorskip("torch")
-    from torch.utils.data import DataLoader
+    from torch.utils import data
     return types.SimpleNamespace(lib=torch, nn=torch.nn, F=torch.nn.functional,
-                                 optim=torch.optim, DataLoader=DataLoader, int64=torch.int64,
+                                 optim=torch.optim, data=data, DataLoader=data.DataLoader,
+                                 int64=torch.int64,
                                  float64=torch.float64, name="torch")
 
 
@@ -387,6 +388,28 @@ SWEEP = [
     ("ExponentialLR", lambda L, v: L.optim.lr_scheduler.ExponentialLR(SGD(L), v)),
     ("CosineAnnealingLR", lambda L, v: L.optim.lr_scheduler.CosineAnnealingLR(SGD(L), v)),
     ("DataLoader", lambda L, v: L.DataLoader([1, 2, 3], batch_size=v)),
+    ("TensorDataset", lambda L, v: L.data.TensorDataset(X(L), v)),
+    ("random_split", lambda L, v: L.data.random_split(range(4), v)),
+    ("cat", lambda L, v: L.lib.cat([X(L), X(L)], v)),
+    ("stack", lambda L, v: L.lib.stack([X(L), X(L)], v)),
+    ("pad", lambda L, v: L.F.pad(X(L), v)),
+    ("Sequential", lambda L, v: L.nn.Sequential(v)),
+    ("Flatten", lambda L, v: L.nn.Flatten(v)(X(L))),
+    ("avg_pool2d", lambda L, v: L.nn.AvgPool2d(v)(IMG(L))),
+    ("cross_entropy", lambda L, v: L.F.cross_entropy(X(L), L.lib.zeros(2, dtype=L.int64),
+                                                     label_smoothing=v)),
+    ("huber_loss", lambda L, v: L.F.huber_loss(X(L), X(L), delta=v)),
+    ("leaky_relu", lambda L, v: L.F.leaky_relu(X(L), v)),
+    ("AdamW", lambda L, v: L.optim.AdamW([param(L, 2)], weight_decay=v)),
+    ("Adagrad", lambda L, v: L.optim.Adagrad([param(L, 2)], lr_decay=v)),
+    ("RMSprop", lambda L, v: L.optim.RMSprop([param(L, 2)], alpha=v)),
+    ("Adadelta", lambda L, v: L.optim.Adadelta([param(L, 2)], rho=v)),
+    ("MultiStepLR", lambda L, v: L.optim.lr_scheduler.MultiStepLR(SGD(L), v)),
+    ("ReduceLROnPlateau", lambda L, v: L.optim.lr_scheduler.ReduceLROnPlateau(SGD(L),
+                                                                             factor=v)),
+    ("OneCycleLR", lambda L, v: L.optim.lr_scheduler.OneCycleLR(SGD(L), 0.1, total_steps=v)),
+    ("OneCycleLR", lambda L, v: L.optim.lr_scheduler.OneCycleLR(SGD(L), v, total_steps=4)),
+    ("manual_seed", lambda L, v: L.lib.manual_seed(v)),
     ("hook", lambda L, v: hook_returning(L, v)),
     ("state_dict", lambda L, v: L.nn.Linear(2, 3).load_state_dict(
         {"weight": v, "bias": L.lib.zeros(3)})),
@@ -394,8 +417,9 @@ SWEEP = [
 
 
 def outcome(name, call, L, value):
-    """'accepted', 'named' (an allowed one-line error naming the function), 'unnamed'
-    (allowed type, but the message does not name it) or 'crash' (any other exception)."""
+    """'accepted', 'named' (an allowed one-line error naming the function, in any case:
+    nn.Flatten's errors may say flatten), 'unnamed' (allowed type, but the message does
+    not name it) or 'crash' (any other exception)."""
     error = run(lambda L: call(L, value), L)
     if error is None:
         return "accepted"
@@ -403,7 +427,7 @@ def outcome(name, call, L, value):
         return "crash"
     message = str(error)
     one_line = "\n" not in message or name == "state_dict"
-    return "named" if name in message and one_line else "unnamed"
+    return "named" if name.lower() in message.lower() and one_line else "unnamed"
 
 
 def sweep(L, slots=SWEEP, values=BAD_VALUES):

@@ -50,12 +50,12 @@ def relu(input):
 
 def leaky_relu(input, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyRelu.apply(input, negative_slope)
+    return LeakyRelu.apply(input, real_arg("leaky_relu", "negative_slope", negative_slope))
 
 
 def elu(input, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)."""
-    return Elu.apply(input, alpha)
+    return Elu.apply(input, real_arg("elu", "alpha", alpha))
 
 
 def gelu(input, approximate="none"):

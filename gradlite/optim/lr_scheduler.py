@@ -323,5 +323,5 @@ def _per_group(fn, name, value, optimizer):
         if len(value) != n:
             raise ValueError(f"{fn}: expected {n} values for {name}, got {len(value)} (one "
                              "per param group)")
-        return list(value)
-    return [value] * n
+        return [real_arg(fn, name, v) for v in value]
+    return [real_arg(fn, name, value)] * n
