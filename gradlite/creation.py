@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._args import dtype_arg, int_arg, size_arg
+from ._args import INT64_MAX, dtype_arg, int_arg, size_arg
 from .dtypes import array_from, float32, int64
 from .random import default_generator
 from .tensor import Tensor, tensor_arg, unwrap
@@ -79,8 +79,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise TypeError(f"arange: {name} must be a number, got "
                             f"{type(value).__name__} {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"arange: {name} must be finite, got {value}")
+        if not math.isfinite(value) or abs(value) > INT64_MAX:
+            raise ValueError(f"arange: {name} must be finite and within int64, got {value}")
     if step == 0 or (end - start) * step < 0:
         raise ValueError(f"arange: step {step} must be nonzero and lead from start {start} "
                          f"to end {end}")

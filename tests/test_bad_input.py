@@ -486,3 +486,26 @@ bad_values = st.one_of(st.sampled_from(BAD_VALUES), bad_numbers, st.none(),
 def test_drawn_bad_arguments_name_the_op(slot, value):
     name, call = SWEEP[slot]
     assert outcome(name, call, namespace("gradlite"), value) in ("accepted", "named")
+
+
+def torch_or_none():
+    try:
+        return namespace("torch")
+    except BaseException:  # pytest.importorskip's Skipped
+        return None
+
+
+bad_sizes = st.one_of(st.integers(max_value=-1), st.integers(min_value=2 ** 63),
+                      st.floats().filter(lambda f: not f.is_integer()), st.booleans(),
+                      st.none(), st.text(max_size=2))
+
+
+@given(fn=st.sampled_from(["zeros", "ones", "empty", "rand", "randn"]), size=bad_sizes)
+def test_drawn_bad_sizes_are_refused_as_by_torch(fn, size):
+    """A size must be an int >= 0 (not a bool, a float or 2**63); PyTorch refuses the
+    same sizes, bools aside (it takes a bool after the first size as an int)."""
+    error = run(lambda L: getattr(L.lib, fn)(2, size), namespace("gradlite"))
+    assert isinstance(error, (TypeError, ValueError)) and str(error).startswith(f"{fn}: size")
+    T = torch_or_none()
+    if T is not None and not isinstance(size, bool):
+        assert run(lambda T: getattr(T.lib, fn)(2, size), T) is not None
