@@ -14,6 +14,8 @@ INT64_MAX = 2 ** 63 - 1
 def is_int(value):
     """An int as PyTorch takes one: a Python or numpy integer (or anything with
     ``__index__``, like a one-element integer Tensor), but not a bool."""
+    if type(value) is int:
+        return True
     if isinstance(value, (bool, np.bool_)):
         return False
     try:
@@ -81,7 +83,7 @@ def normalize_dims(dim, ndim, op):
             raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims "
                              f"(expected one of {-limit}..{limit - 1})")
     axes = tuple(operator.index(d) % limit for d in dims)
-    if len(set(axes)) < len(axes):
+    if len(axes) > 1 and len(set(axes)) < len(axes):
         raise ValueError(f"{op}: dim {dim} names the same dim multiple times")
     return axes
 
@@ -94,7 +96,7 @@ def shape_arg(fn, shape, name="size"):
         if not is_int(n):
             raise TypeError(f"{fn}: {name} must be a tuple of ints, but got "
                             f"{type(n).__name__} {n!r} in {tuple(shape)}")
-    return tuple(operator.index(n) for n in shape)
+    return tuple(map(operator.index, shape))
 
 
 def size_arg(fn, size):
@@ -111,10 +113,13 @@ def reshape_arg(fn, shape, old_shape):
     """The target of ``reshape``/``view``: ``shape`` with its one -1 inferred, holding as
     many elements as ``old_shape``."""
     shape = shape_arg(fn, shape, "shape")
-    if sum(n == -1 for n in shape) > 1 or any(n < -1 for n in shape):
+    numel = math.prod(old_shape)
+    if min(shape, default=0) >= 0 and math.prod(shape) == numel:
+        return shape
+    if shape.count(-1) > 1 or min(shape, default=0) < -1:
         raise ValueError(f"{fn}: shape {shape} is invalid: sizes must be >= 0, and only one "
                          "dim can be inferred (-1)")
-    numel, known = math.prod(old_shape), math.prod(n for n in shape if n != -1)
+    known = math.prod(n for n in shape if n != -1)
     if -1 in shape:
         if known == 0 or numel % known:
             raise ValueError(f"{fn}: shape {shape} is invalid for a tensor of shape "
