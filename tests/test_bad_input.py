@@ -17,11 +17,8 @@ RuntimeError. ``python tests/fuzz_summary.py`` prints the counts.
 import math
 import types
 
-import numpy as np
 import pytest
 from hypothesis import given, strategies as st
-
-import gradlite
 
 ALLOWED = (TypeError, ValueError, RuntimeError, IndexError)
 
