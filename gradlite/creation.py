@@ -75,6 +75,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """Evenly spaced values in [start, end); int64 for integer arguments, else float32."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) and v.numel() == 1 else v
+                        for v in (start, end, step))
     for name, value in (("start", start), ("end", end), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             raise TypeError(f"arange: {name} must be a number, got "
