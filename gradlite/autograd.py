@@ -315,9 +315,13 @@ def _run_hooks(hooks, grad):
         result = hook(grad)
         if result is None:
             continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(result, _Tensor):
+            raise TypeError(f"hook {name!r} returned {type(result).__name__}; a tensor hook "
+                            "must return a Tensor or None")
         if tuple(result.shape) != tuple(grad.shape):
-            raise RuntimeError(f"hook returned a gradient of shape {tuple(result.shape)}, "
-                               f"expected {tuple(grad.shape)}")
+            raise RuntimeError(f"hook {name!r} returned a gradient of shape "
+                               f"{tuple(result.shape)}, expected {tuple(grad.shape)}")
         grad = result
     return grad
 

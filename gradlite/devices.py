@@ -9,6 +9,7 @@ and ``set_default_device("cpu")`` exist so that the usual preamble::
 
 picks the CPU. Asking for any other device is an error that says so.
 """
+from ._args import dtype_arg
 
 
 class device:
@@ -137,4 +138,4 @@ def parse_to_args(caller, args, dtype=None, device=None, non_blocking=False, cop
             dtype, device = arg.dtype, getattr(arg, "device", None)   # to(other_tensor)
         else:
             dtype = arg
-    return dtype, as_cpu(device, caller), copy
+    return dtype_arg(caller, dtype), as_cpu(device, caller), copy

@@ -14,13 +14,32 @@ def array_from(data, dtype=None, copy=False):
     """``data`` (an array or Python data, not a Tensor) as an ndarray with PyTorch's
     dtype rules; a copy when ``copy``, else shared with an array of the right dtype."""
     from_numpy = isinstance(data, (np.ndarray, np.generic))
-    array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+    try:
+        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        raise ValueError(f"tensor: data is not a rectangular nested sequence of numbers: "
+                         f"{_ragged(data) or error}") from None
     if dtype is None and not from_numpy:
         if array.dtype.kind == "f":
             array = array.astype(np.float32)
         elif array.dtype.kind in "iu":
+            if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
+                raise ValueError(f"tensor: data holds {array.max()}, more than int64 can hold")
             array = array.astype(np.int64)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"tensor: cannot make a tensor from data of type {array.dtype} "
-                        f"(given {type(data).__name__})")
+        raise TypeError(f"tensor: cannot make a tensor from data of type "
+                        f"{type(data).__name__} (numpy dtype {array.dtype})")
     return array
+
+
+def _ragged(data, dim=0):
+    """Where nested lists ``data`` stop being rectangular, in PyTorch's words (or None)."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    lengths = [len(item) if isinstance(item, (list, tuple)) else None for item in data]
+    for item, length in zip(data, lengths):
+        if length != lengths[0]:
+            return (f"expected sequence of length {lengths[0]} at dim {dim + 1} (got {length})"
+                    if None not in (length, lengths[0]) else
+                    f"expected every entry at dim {dim + 1} to be a sequence, or none of them")
+    return next((found for found in (_ragged(item, dim + 1) for item in data) if found), None)

@@ -6,7 +6,7 @@ tensors (cat, stack, where, pad) are defined here.
 import numpy as np
 
 from . import ops
-from ._args import normalize_dims
+from ._args import dim_arg, is_int
 from .creation import as_tensor
 from .tensor import unwrap
 
@@ -32,7 +32,7 @@ def cat(tensors, dim=0):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    return ops.Cat.apply(normalize_dims(dim, tensors[0].ndim, "cat")[0], *tensors)
+    return ops.Cat.apply(dim_arg(dim, tensors[0].ndim, "cat"), *tensors)
 
 
 concatenate = cat
@@ -47,7 +47,7 @@ def stack(tensors, dim=0):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: expects tensors of equal shape, but entry 0 has shape "
                              f"{tensors[0].shape} and entry {i} has shape {t.shape}")
-    dim = normalize_dims(dim, tensors[0].ndim + 1, "stack")[0]
+    dim = dim_arg(dim, tensors[0].ndim + 1, "stack")
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
@@ -64,6 +64,8 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in _PAD_SOURCES and mode != "constant":
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
                          f"'circular', got {mode!r}")
+    if not isinstance(pad, (tuple, list)) or not all(map(is_int, pad)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim, "
                          f"got {tuple(pad)} for a tensor of shape {input.shape}")

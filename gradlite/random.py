@@ -18,6 +18,9 @@ def manual_seed(seed):
     """Re-seed the global generator in place and return it."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
+    if not -2 ** 63 <= seed < 2 ** 64:
+        raise ValueError(f"manual_seed: seed must be in [-2**63, 2**64), got {seed}")
+    seed = int(seed) % 2 ** 64  # negative seeds as PyTorch takes them: modulo 2**64
     _generator.bit_generator.state = np.random.default_rng(seed).bit_generator.state
     return _generator
 

@@ -26,7 +26,8 @@ from . import autograd
 from . import devices as _device
 from .devices import as_cpu
 from . import ops
-from ._args import arg_reduce, normalize_dims, shape_arg
+from ._args import (arg_reduce, dim_arg, dtype_arg, int_arg, is_int, normalize_dims,
+                    reshape_arg, shape_arg)
 from .dtypes import array_from, bool_, float32, float64, int32, int64
 from .graph_nodes import Node
 from .random import default_generator
@@ -132,6 +133,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that "
                                "doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
         self._hooks = (self._hooks or []) + [hook]
         tensor = self
 
@@ -299,10 +302,10 @@ class Tensor:
         return self
 
     def __matmul__(self, other):
-        return ops.Matmul.apply(self, _tensor_operand(other))
+        return ops.Matmul.apply(self, tensor_arg("matmul", "other", other))
 
     def __rmatmul__(self, other):
-        return ops.Matmul.apply(_tensor_operand(other), self)
+        return ops.Matmul.apply(tensor_arg("matmul", "other", other), self)
 
     add = __add__
     sub = __sub__
@@ -450,6 +453,10 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        for name, bound in (("min", min), ("max", max)):
+            if not isinstance(bound, (type(None), int, float, np.number, Tensor)):
+                raise TypeError(f"clamp: {name} must be a number or a Tensor, got "
+                                f"{type(bound).__name__}")
         return ops.Clamp.apply(self, min, max)
 
     clip = clamp
@@ -495,7 +502,8 @@ class Tensor:
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
 
     def std(self, dim=None, correction=1, keepdim=False, unbiased=None):
-        return self.var(dim, correction, keepdim, unbiased).sqrt()
+        axes = normalize_dims(dim, self.ndim, "std")
+        return self.var(axes, correction, keepdim, unbiased).sqrt()
 
     def max(self, dim=None, keepdim=False):
         """Whole-tensor max (gradient shared by ties), or ``(values, indices)`` along ``dim``."""
@@ -511,7 +519,7 @@ class Tensor:
             raise ValueError(f"{op.__name__.lower()}: expected a non-empty tensor")
         if dim is None:
             return op.apply(self, None, False)
-        axis = normalize_dims(dim, self.ndim, op.__name__.lower())[0]
+        axis = dim_arg(dim, self.ndim, op.__name__.lower())
         indices = arg_reduce(arg_fn, self.data, axis, keepdim)
         return MinMax(op.apply(self, (axis,), keepdim), Tensor._make(indices, False))
 
@@ -531,19 +539,23 @@ class Tensor:
         return total if keepdim else total.reshape(ops.reduced_shape(self.shape, axes))
 
     def softmax(self, dim):
-        return ops.SoftmaxOp.apply(_floating(self), normalize_dims(dim, self.ndim, "softmax")[0])
+        return ops.SoftmaxOp.apply(_floating(self), dim_arg(dim, self.ndim, "softmax"))
 
     def log_softmax(self, dim):
-        return ops.LogSoftmaxOp.apply(_floating(self), normalize_dims(dim, self.ndim, "log_softmax")[0])
+        return ops.LogSoftmaxOp.apply(_floating(self), dim_arg(dim, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
-        shape = shape_arg(shape)
+        return self._reshaped("reshape", shape)
+
+    def view(self, *shape):
+        return self._reshaped("view", shape)
+
+    def _reshaped(self, fn, shape):
+        shape = reshape_arg(fn, shape, self.shape)
         if shape == self.shape:
             return self
         return ops.Reshape.apply(self, shape)
-
-    view = reshape
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -551,20 +563,20 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = (normalize_dims(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
+        start, end = (dim_arg(d, self.ndim, "flatten") for d in (start_dim, end_dim))
         merged = int(np.prod(self.shape[start:end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def permute(self, *dims):
-        dims = shape_arg(dims)
-        if sorted(normalize_dims(d, self.ndim, "permute")[0] for d in dims) != list(range(self.ndim)):
+        dims = shape_arg("permute", dims, "dims")
+        if len(dims) != self.ndim:
             raise ValueError(f"permute: dims {dims} are not a permutation of the "
                              f"{self.ndim} dims of a tensor of shape {self.shape}")
-        return ops.Permute.apply(self, tuple(d % self.ndim for d in dims))
+        return ops.Permute.apply(self, normalize_dims(dims, self.ndim, "permute"))
 
     def transpose(self, dim0, dim1):
         order = list(range(self.ndim))
-        a, b = normalize_dims((dim0, dim1), self.ndim, "transpose")
+        a, b = (dim_arg(d, self.ndim, "transpose") for d in (dim0, dim1))
         order[a], order[b] = order[b], order[a]
         return ops.Permute.apply(self, tuple(order))
 
@@ -579,35 +591,47 @@ class Tensor:
                                   if not (i in axes and n == 1)))
 
     def unsqueeze(self, dim):
-        dim = normalize_dims(dim, self.ndim + 1, "unsqueeze")[0]
+        dim = dim_arg(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
     def expand(self, *shape):
-        shape = shape_arg(shape)
-        lead = len(shape) - self.ndim
+        target = shape_arg("expand", shape)
+        lead = len(target) - self.ndim
         if lead < 0:
-            raise ValueError(f"expand: target {shape} has fewer dims than the tensor's "
+            raise ValueError(f"expand: target {target} has fewer dims than the tensor's "
                              f"shape {self.shape}")
-        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(target))
+        for i, n in enumerate(shape):
+            if n < 0 or (i >= lead and self.shape[i - lead] not in (1, n)):
+                raise ValueError(f"expand: cannot expand a tensor of shape {self.shape} to "
+                                 f"{target}: at dim {i}, a size must match the tensor's "
+                                 "where that is not 1 (-1 keeps an existing dim)")
         return ops.Expand.apply(self, shape)
 
     def expand_as(self, other):
         return self.expand(other.shape)
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, _index_arrays(index))
+        try:
+            index = _index_arrays(index)
+            return ops.GetItem.apply(self, index)
+        except (IndexError, OverflowError, TypeError, ValueError) as error:
+            raise IndexError(f"index: {error} (tensor of shape {self.shape}, index "
+                             f"{index!r})") from None
 
     def split(self, split_size_or_sections, dim=0):
-        dim = normalize_dims(dim, self.ndim, "split")[0]
+        dim = dim_arg(dim, self.ndim, "split")
         length = self.shape[dim]
-        if isinstance(split_size_or_sections, int):
-            if split_size_or_sections <= 0:
-                raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
-            sizes = [min(split_size_or_sections, length - start)
-                     for start in range(0, length, split_size_or_sections)]
+        if is_int(split_size_or_sections):
+            size = int_arg("split", "split_size", split_size_or_sections, 1)
+            sizes = [min(size, length - start) for start in range(0, length, size)]
         else:
-            sizes = list(split_size_or_sections)
-            if sum(sizes) != length:
+            if not isinstance(split_size_or_sections, (tuple, list)):
+                raise TypeError(f"split: split_size_or_sections must be an int or a list of "
+                                f"ints, got {type(split_size_or_sections).__name__}")
+            sizes = list(shape_arg("split", split_size_or_sections, "sections"))
+            if sum(sizes) != length or min(sizes, default=0) < 0:
                 raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, "
                                  f"but dim {dim} has size {length}")
         bounds = np.cumsum([0] + sizes)
@@ -615,7 +639,8 @@ class Tensor:
         return tuple(self[lead + (slice(int(a), int(b)),)] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def chunk(self, chunks, dim=0):
-        length = self.shape[normalize_dims(dim, self.ndim, "chunk")[0]]
+        chunks = int_arg("chunk", "chunks", chunks, 1)
+        length = self.shape[dim_arg(dim, self.ndim, "chunk")]
         return self.split(max(1, -(-length // chunks)), dim)
 
     # ---- added for PyTorch ports (issue 17) ------------------------------------------
@@ -816,6 +841,17 @@ def _tensor_operand(value):
     return value if isinstance(value, Tensor) else Tensor(value)
 
 
+def tensor_arg(fn, name, value):
+    """``value`` as a Tensor (Python data and arrays are converted), or an error naming
+    ``fn`` and the argument ``name``."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return Tensor(value)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{fn}: {name}: {error}") from None
+
+
 def _floating(t):
     """Integer tensors are promoted to float32 for ops like exp and division."""
     return t if t.data.dtype.kind == "f" else t.to(float32)
@@ -826,7 +862,7 @@ def _index_arrays(index):
     if isinstance(index, tuple):
         return tuple(unwrap(i) for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return np.asarray(index, dtype=None if index else np.int64)
     return unwrap(index)
 
 

@@ -185,7 +185,7 @@ def test_checkpoint_of_another_model(checkpoint, tmp_path, capsys):
     gradlite.save(saved, relabelled)
     code, _, err = run(capsys, "evaluate", str(relabelled))
     assert code == 1
-    assert_one_line_error(err, "does not fit the lenet model", "missing keys")
+    assert_one_line_error(err, "does not fit the lenet model", "Missing key(s)")
 
 
 # ----------------------------------------------------------------- predict

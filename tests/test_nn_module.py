@@ -224,9 +224,10 @@ def test_load_state_dict_lists_every_problem_and_copies_nothing():
     with pytest.raises(RuntimeError) as error:
         net.load_state_dict(state)
     message = str(error.value)
-    assert "missing keys: bn.running_var, fc2.bias" in message
-    assert "unexpected keys: fc3.weight" in message
-    assert "fc1.weight: checkpoint shape (4, 8), model shape (8, 4)" in message
+    assert 'Missing key(s) in state_dict: "bn.running_var", "fc2.bias"' in message
+    assert 'Unexpected key(s) in state_dict: "fc3.weight"' in message
+    assert ("size mismatch for fc1.weight: copying a param with shape (4, 8) from checkpoint, "
+            "the shape in current model is (8, 4)") in message
     np.testing.assert_array_equal(net.fc1.bias.data, before)
 
 
@@ -238,7 +239,7 @@ def test_load_state_dict_non_strict_reports_keys():
     result = net.load_state_dict(state, strict=False)
     assert result.missing_keys == ["fc2.bias"] and result.unexpected_keys == ["extra"]
     state["fc1.weight"] = gradlite.zeros(3, 3)
-    with pytest.raises(RuntimeError, match="shape mismatches"):
+    with pytest.raises(RuntimeError, match="size mismatch for fc1.weight"):
         net.load_state_dict(state, strict=False)
     with pytest.raises(TypeError, match="must be a Tensor or a numpy array"):
         net.load_state_dict({"fc1.weight": "weights"}, strict=False)

@@ -37,7 +37,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
-        self.tensors = tuple(as_array(t) for t in tensors)
+        self.tensors = tuple(_rows(i, t) for i, t in enumerate(tensors))
         lengths = [len(t) for t in self.tensors]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: all arrays must have the same first "
@@ -51,6 +51,18 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return len(self.tensors[0])
+
+
+def _rows(i, data):
+    """Argument ``i`` of TensorDataset as an array of at least one dim (its samples)."""
+    try:
+        array = as_array(data)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"TensorDataset: tensor {i}: {error}") from None
+    if array.ndim == 0:
+        raise ValueError(f"TensorDataset: tensor {i} is 0-d ({type(data).__name__}); each "
+                         "needs a first dim that indexes the samples")
+    return array
 
 
 def fetch_batch(dataset, indices, collate_fn=None):
@@ -90,6 +102,10 @@ def _split_lengths(lengths, total):
     Fractions are floored and the leftover samples are handed out one by one, round
     robin from the first split, as PyTorch does.
     """
+    if not isinstance(lengths, (tuple, list, np.ndarray)) or not all(
+            isinstance(n, (int, float, np.number)) and not isinstance(n, bool) for n in lengths):
+        raise TypeError(f"random_split: lengths must be a list of ints or fractions, got "
+                        f"{lengths!r}")
     lengths = list(lengths)
     if all(isinstance(n, (int, np.integer)) for n in lengths):
         if sum(lengths) != total or min(lengths) < 0:

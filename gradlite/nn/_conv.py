@@ -3,15 +3,16 @@
 the caller's terms rather than as a traceback from inside a kernel; then they call
 the ops of :mod:`gradlite.ops.conv` and :mod:`gradlite.ops.pool`.
 """
-import numpy as np
-
 from .. import _kernels as K
-from .._args import pair
+from .._args import int_arg, is_int, pair
 from ..ops.conv import Convolution
 from ..ops.pool import AdaptiveAvgPooling, AvgPooling, MaxPooling
+from ..tensor import Tensor
 
 
 def _check_4d(fn, name, t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}: {name} must be a Tensor, got {type(t).__name__}")
     if t.ndim != 4:
         raise ValueError(f"{fn}: {name} must be 4-d (N, C, H, W), got shape {tuple(t.shape)}")
 
@@ -44,8 +45,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         input, padding = string_padding(fn, input, weight.shape[2:], stride, dilation, padding)
     stride, padding = pair(fn, "stride", stride, 1), pair(fn, "padding", padding, 0)
     dilation = pair(fn, "dilation", dilation, 1)
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    groups = int_arg(fn, "groups", groups, 1)
     (N, C, H, W), (O, Cg, KH, KW) = input.shape, weight.shape
     if C % groups or O % groups:
         raise ValueError(f"{fn}: in_channels ({C}, input shape {tuple(input.shape)}) and "
@@ -55,6 +55,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"{fn}: weight shape {tuple(weight.shape)} expects {Cg * groups} input "
                          f"channels (weight.shape[1] * groups = {Cg} * {groups}), but input "
                          f"shape {tuple(input.shape)} has {C}")
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"{fn}: bias must be a Tensor or None, got {type(bias).__name__}")
     if bias is not None and tuple(bias.shape) != (O,):
         raise ValueError(f"{fn}: bias must have shape ({O},) to match weight shape "
                          f"{tuple(weight.shape)}, got {tuple(bias.shape)}")
@@ -94,8 +96,10 @@ def adaptive_avg_pool2d(input, output_size):
     whose None entries keep the input size); output_size=1 is global average pooling."""
     fn = "adaptive_avg_pool2d"
     _check_4d(fn, "input", input)
-    if isinstance(output_size, (int, np.integer)) or output_size is None:
+    if is_int(output_size):
         output_size = (output_size, output_size)
+    if not isinstance(output_size, (tuple, list)) or len(output_size) != 2:
+        raise TypeError(f"{fn}: output_size must be an int or a pair, got {output_size!r}")
     output_size = tuple(input.shape[2 + a] if v is None else v for a, v in enumerate(output_size))
     output_size = pair(fn, "output_size", output_size, 1)
     if min(input.shape[2:]) < 1:

@@ -12,12 +12,13 @@ import warnings
 import numpy as np
 
 from .. import autograd
+from .._args import real_arg
 from ..creation import as_tensor
 from ..functions import pad  # noqa: F401  (F.pad, as torch.nn.functional.pad)
 from ..ops.activation import Elu, LeakyRelu, NormalCdf
 from ..ops.linear import Affine
 from ..random import default_generator
-from ..tensor import unwrap
+from ..tensor import Tensor, tensor_arg, unwrap
 from ._conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                      cross_entropy, huber_loss, l1_loss, mse_loss, multi_margin_loss, nll_loss,
@@ -27,7 +28,10 @@ from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # 
 # --------------------------------------------------------------------------- linear
 def linear(input, weight, bias=None):
     """y = x W^T + b for x (..., in_features), W (out_features, in_features), b (out_features,)."""
-    input = as_tensor(input)
+    input = tensor_arg("linear", "input", input)
+    if not isinstance(weight, Tensor) or not isinstance(bias, (Tensor, type(None))):
+        raise TypeError(f"linear: weight must be a Tensor and bias a Tensor or None, got "
+                        f"{type(weight).__name__} and {type(bias).__name__}")
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {tuple(input.shape)} does not fit weight of "
                          f"shape {tuple(weight.shape)}: the input's last dim must be "
@@ -46,12 +50,12 @@ def relu(input):
 
 def leaky_relu(input, negative_slope=0.01):
     """x if x > 0 else negative_slope * x."""
-    return LeakyRelu.apply(input, negative_slope)
+    return LeakyRelu.apply(input, real_arg("leaky_relu", "negative_slope", negative_slope))
 
 
 def elu(input, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)."""
-    return Elu.apply(input, alpha)
+    return Elu.apply(input, real_arg("elu", "alpha", alpha))
 
 
 def gelu(input, approximate="none"):
@@ -102,8 +106,7 @@ def dropout(input, p=0.5, training=True):
     the survivors by 1 / (1 - p), so the expected value is unchanged and evaluation
     needs no rescaling; the gradient passes through the same mask. Identity when
     not training."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    p = real_arg("dropout", "probability p", p, 0.0, 1.0)
     if not training or p == 0.0:
         return input
     if p == 1.0:

@@ -111,6 +111,8 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:  # a tensor with no elements (e.g. Conv2d(0, ...)): nothing to fill
+        return 0.0
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 

@@ -6,7 +6,7 @@ and ``repr`` are PyTorch's, so a model definition ports by changing imports.
 import math
 
 
-from .._args import pair
+from .._args import int_arg, pair, real_arg, size_arg
 from ..creation import zeros, ones, tensor
 from . import functional as F
 from . import init
@@ -40,8 +40,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
+        in_features = int_arg("Linear", "in_features", in_features, 0)
+        out_features = int_arg("Linear", "out_features", out_features, 0)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(zeros(out_features, in_features))
+        self.weight = Parameter(zeros(*size_arg("Linear", (out_features, in_features))))
         self.register_parameter("bias", Parameter(zeros(out_features)) if bias else None)
         self.reset_parameters()
 
@@ -71,10 +73,11 @@ class Maxout(Module):
 
     def __init__(self, in_features, out_features, pieces=2):
         super().__init__()
-        if pieces < 1:
-            raise ValueError(f"Maxout: pieces must be at least 1, got {pieces}")
+        in_features = int_arg("Maxout", "in_features", in_features, 0)
+        out_features = int_arg("Maxout", "out_features", out_features, 0)
+        pieces = int_arg("Maxout", "pieces", pieces, 1)
         self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
-        self.weight = Parameter(zeros(out_features * pieces, in_features))
+        self.weight = Parameter(zeros(*size_arg("Maxout", (out_features * pieces, in_features))))
         self.bias = Parameter(zeros(out_features * pieces))
         _reset_affine(self.weight, self.bias)
 
@@ -94,6 +97,9 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True):
         super().__init__()
+        in_channels = int_arg("Conv2d", "in_channels", in_channels, 0)
+        out_channels = int_arg("Conv2d", "out_channels", out_channels, 0)
+        groups = int_arg("Conv2d", "groups", groups, 1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
@@ -106,7 +112,8 @@ class Conv2d(Module):
         else:
             self.padding = pair("Conv2d", "padding", padding, 0)
         self.dilation = pair("Conv2d", "dilation", dilation, 1)
-        self.weight = Parameter(zeros(out_channels, in_channels // groups, *self.kernel_size))
+        shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(zeros(*size_arg("Conv2d", shape)))
         self.register_parameter("bias", Parameter(zeros(out_channels)) if bias else None)
         self.reset_parameters()
 
@@ -186,7 +193,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = int_arg("Flatten", "start_dim", start_dim)
+        self.end_dim = int_arg("Flatten", "end_dim", end_dim)
 
     def forward(self, input):
         return input.flatten(self.start_dim, self.end_dim)
@@ -200,9 +208,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = real_arg("Dropout", "probability p", p, 0.0, 1.0)
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training)
@@ -225,6 +231,10 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, bias=True):
         super().__init__()
+        fn = type(self).__name__
+        num_features = int_arg(fn, "num_features", num_features, 0)
+        eps = real_arg(fn, "eps", eps, 0.0)
+        momentum = None if momentum is None else real_arg(fn, "momentum", momentum, 0.0, 1.0)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

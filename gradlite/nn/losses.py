@@ -6,10 +6,11 @@ unreduced values. Signatures and results follow PyTorch.
 """
 import numpy as np
 
+from .._args import real_arg
 from ..creation import as_tensor
 from ..functions import where
 from ..ops.loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy
-from ..tensor import unwrap
+from ..tensor import tensor_arg, unwrap
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -32,7 +33,7 @@ def _reduce(loss, reduction):
 def _same_shape(op, input, target):
     """Elementwise losses need target and input of one shape (a broadcast (N, 1)
     against (N,) is almost always a bug, so it is an error, not a warning)."""
-    target = as_tensor(target)
+    target = tensor_arg(op, "target", target)
     if input.shape != target.shape:
         raise ValueError(f"{op}: target shape {tuple(target.shape)} does not match input "
                          f"shape {tuple(input.shape)}; they must be equal")
@@ -46,7 +47,7 @@ def _class_rows(op, input, target, ignore_index=None):
     (N, d1, ...) or () with integers in [0, C) (or ``ignore_index``). The class
     dim is moved last and the samples flattened: rows (M, C), labels (M,).
     """
-    labels = np.asarray(unwrap(target))
+    labels = tensor_arg(op, "target", target).data
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor, e.g. "
                         f"int64), but it is {labels.dtype}; did you pass one-hot or "
@@ -90,8 +91,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """Cross-entropy between softmax(input) over dim 1 and class-index ``target``
     (see :class:`~gradlite.ops.loss.CrossEntropy` for the formula and its gradient)."""
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = real_arg("cross_entropy", "label_smoothing", label_smoothing, 0.0, 1.0)
     input = as_tensor(input)
     if input.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input must be floating point scores, got {input.dtype}")
@@ -197,7 +197,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """With d = x - y:  l = d^2 / 2 if |d| < delta, else delta (|d| - delta / 2);
     dl/dx = d, or delta sign(d): squared near 0, linear (robust) far away."""
     _check_reduction("huber_loss", reduction)
-    if delta <= 0:
+    if real_arg("huber_loss", "delta", delta) <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input = as_tensor(input)
     d = input - _same_shape("huber_loss", input, target)
@@ -209,7 +209,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """With d = x - y:  l = d^2 / (2 beta) if |d| < beta, else |d| - beta / 2
     (huber_loss / beta; beta = 0 is the L1 loss)."""
     _check_reduction("smooth_l1_loss", reduction)
-    if beta < 0:
+    if real_arg("smooth_l1_loss", "beta", beta) < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     if beta == 0:
         return l1_loss(input, target, reduction)

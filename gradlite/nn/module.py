@@ -279,26 +279,30 @@ class Module:
         parameters and buffers, in place, so references held by an optimizer stay valid.
 
         Any shape mismatch, and with ``strict`` any missing or unexpected key,
-        raises one ``RuntimeError`` listing all of them, before anything is copied.
+        raises one ``RuntimeError`` listing all of them in PyTorch's words, before
+        anything is copied.
         Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``.
         """
         own = OrderedDict(self._state_entries())
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a dict of Tensors, got "
+                            f"{type(state_dict).__name__}")
         incoming = {key: _as_array(key, value) for key, value in state_dict.items()}
         missing = [key for key in own if key not in incoming]
         unexpected = [key for key in incoming if key not in own]
-        mismatched = [f"{key}: checkpoint shape {incoming[key].shape}, "
-                      f"model shape {own[key].shape}"
-                      for key in own if key in incoming and incoming[key].shape != own[key].shape]
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
+        problems = [f"size mismatch for {key}: copying a param with shape "
+                    f"{incoming[key].shape} from checkpoint, the shape in current model is "
+                    f"{own[key].shape}."
+                    for key in own if key in incoming and incoming[key].shape != own[key].shape]
         if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        if mismatched:
-            problems.append("shape mismatches: " + "; ".join(mismatched))
+            problems.insert(0, "Unexpected key(s) in state_dict: "
+                            + ", ".join(f'"{key}"' for key in unexpected) + ". ")
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: "
+                            + ", ".join(f'"{key}"' for key in missing) + ". ")
         if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n  "
-                               + "\n  ".join(problems))
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(problems))
         for key, target in own.items():
             if key in incoming:
                 np.copyto(target.data, incoming[key], casting="same_kind")

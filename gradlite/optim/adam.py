@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, ema_, ema_square_
+from .optimizer import Optimizer, ema_, ema_square_
 
 
 class Adam(Optimizer):
@@ -21,14 +21,20 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, maximize=False):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
     def _validate(self, group):
         super()._validate(group)
-        for i, beta in enumerate(group["betas"]):
-            _check(0 <= beta < 1, f"Invalid beta parameter at index {i}: {beta}")
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
+                             f"got {betas!r}")
+        group["betas"] = tuple(betas)
+        for i, beta in enumerate(betas):
+            self._check({"beta": beta}, "beta", f"beta parameter at index {i}", 0.0, 1.0,
+                        high_open=True)
 
     def _init_state(self, param, group):
         state = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}

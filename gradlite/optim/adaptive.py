@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .optimizer import Optimizer, _check, ema_, ema_square_
+from .optimizer import Optimizer, ema_, ema_square_
 
 
 class Adagrad(Optimizer):
@@ -24,9 +24,8 @@ class Adagrad(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        _check(group["lr_decay"] >= 0, f"Invalid lr_decay value: {group['lr_decay']}")
-        _check(group["initial_accumulator_value"] >= 0,
-               f"Invalid initial_accumulator_value value: {group['initial_accumulator_value']}")
+        self._check(group, "lr_decay", "lr_decay value")
+        self._check(group, "initial_accumulator_value", "initial_accumulator_value value")
 
     def _init_state(self, param, group):
         return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
@@ -61,7 +60,7 @@ class Adadelta(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        _check(0 <= group["rho"] <= 1, f"Invalid rho value: {group['rho']}")
+        self._check(group, "rho", "rho value", 0.0, 1.0)
 
     def _init_state(self, param, group):
         return {"step": 0, "square_avg": np.zeros_like(param),
@@ -103,8 +102,8 @@ class RMSprop(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        _check(group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']}")
-        _check(group["alpha"] >= 0, f"Invalid alpha value: {group['alpha']}")
+        self._check(group, "momentum", "momentum value")
+        self._check(group, "alpha", "alpha value")
 
     def _init_state(self, param, group):
         state = {"step": 0, "square_avg": np.zeros_like(param)}

@@ -11,12 +11,16 @@ the current ``group['lr']``), so they give PyTorch's numbers and compose when ch
 
 import math
 
+from .._args import int_arg, real_arg
+from .optimizer import Optimizer
+
 
 class LRScheduler:
     """Base class. Subclasses implement ``get_lr()``: the new lr of each param group."""
 
     def __init__(self, optimizer, last_epoch=-1):
-        self.optimizer = optimizer
+        self.optimizer = _check_optimizer(type(self).__name__, optimizer)
+        int_arg(type(self).__name__, "last_epoch", last_epoch, -1)
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
@@ -59,7 +63,8 @@ class StepLR(LRScheduler):
     ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = int_arg("StepLR", "step_size", step_size, 1)
+        self.gamma = real_arg("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -73,8 +78,11 @@ class MultiStepLR(LRScheduler):
     each milestone epoch (a milestone listed twice decays twice)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = sorted(milestones)
-        self.gamma = gamma
+        if not isinstance(milestones, (list, tuple)):
+            raise TypeError(f"MultiStepLR: milestones must be a list of ints, got "
+                            f"{type(milestones).__name__}")
+        self.milestones = sorted(int_arg("MultiStepLR", "milestones", m) for m in milestones)
+        self.gamma = real_arg("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -86,7 +94,7 @@ class ExponentialLR(LRScheduler):
     """``lr = base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = gamma
+        self.gamma = real_arg("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -105,7 +113,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0, last_epoch=-1):
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = int_arg("CosineAnnealingLR", "T_max", T_max, 1)
+        self.eta_min = real_arg("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -134,15 +143,18 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
-        if factor >= 1.0:
-            raise ValueError(f"Factor should be < 1.0, got {factor}")
+        fn = "ReduceLROnPlateau"
+        if real_arg(fn, "factor", factor) >= 1.0:
+            raise ValueError(f"{fn}: Factor should be < 1.0, got {factor}")
         if mode not in ("min", "max"):
-            raise ValueError(f"mode {mode!r} is unknown: expected 'min' or 'max'")
+            raise ValueError(f"{fn}: mode {mode!r} is unknown: expected 'min' or 'max'")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold mode {threshold_mode!r} is unknown: "
+            raise ValueError(f"{fn}: threshold mode {threshold_mode!r} is unknown: "
                              "expected 'rel' or 'abs'")
-        self.optimizer = optimizer
-        self.min_lrs = _per_group("min_lr", min_lr, optimizer)
+        int_arg(fn, "patience", patience, 0), int_arg(fn, "cooldown", cooldown, 0)
+        real_arg(fn, "threshold", threshold), real_arg(fn, "eps", eps)
+        self.optimizer = _check_optimizer(fn, optimizer)
+        self.min_lrs = _per_group(fn, "min_lr", min_lr, optimizer)
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
@@ -201,29 +213,33 @@ class OneCycleLR(LRScheduler):
                  steps_per_epoch=None, pct_start=0.3, anneal_strategy="cos",
                  cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        _check_optimizer("OneCycleLR", optimizer)
         self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
         if not isinstance(pct_start, (int, float)) or not 0 <= pct_start <= 1:
-            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+            raise ValueError(f"OneCycleLR: Expected float between 0 and 1 pct_start, but got "
+                             f"{pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("anneal_strategy must be one of 'cos' or 'linear', "
+            raise ValueError("OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', "
                              f"instead got {anneal_strategy!r}")
         self.anneal_strategy = anneal_strategy
         self._schedule_phases = _phases(self.total_steps, pct_start, three_phase)
         groups = optimizer.param_groups
         if last_epoch == -1:
-            for group, top in zip(groups, _per_group("max_lr", max_lr, optimizer)):
+            max_lrs = _per_group("OneCycleLR", "max_lr", max_lr, optimizer)
+            for group, top in zip(groups, max_lrs):
                 group["initial_lr"] = top / div_factor
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with "
+                raise ValueError("OneCycleLR: optimizer must support momentum or beta1 with "
                                  "`cycle_momentum` option enabled")
             self.use_beta1 = "betas" in optimizer.defaults
             if last_epoch == -1:
-                pairs = zip(groups, _per_group("base_momentum", base_momentum, optimizer),
-                            _per_group("max_momentum", max_momentum, optimizer))
+                pairs = zip(groups,
+                            _per_group("OneCycleLR", "base_momentum", base_momentum, optimizer),
+                            _per_group("OneCycleLR", "max_momentum", max_momentum, optimizer))
                 for group, low, high in pairs:
                     self._set_momentum(group, high)
                     group["base_momentum"], group["max_momentum"] = low, high
@@ -279,27 +295,36 @@ def _phases(total_steps, pct_start, three_phase):
             phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
 
 
+def _check_optimizer(fn, optimizer):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{fn}: {type(optimizer).__name__} is not an Optimizer")
+    return optimizer
+
+
 def _total_steps(total_steps, epochs, steps_per_epoch):
     if total_steps is not None:
         if not isinstance(total_steps, int) or total_steps <= 0:
-            raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+            raise ValueError(f"OneCycleLR: Expected positive integer total_steps, but got "
+                             f"{total_steps}")
         return total_steps
     if epochs is None or steps_per_epoch is None:
-        raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
+        raise ValueError("OneCycleLR: You must define either total_steps OR (epochs AND "
+                         "steps_per_epoch)")
     for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
         if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"Expected positive integer {name}, but got {value}")
+            raise ValueError(f"OneCycleLR: Expected positive integer {name}, but got {value}")
     return epochs * steps_per_epoch
 
 
-def _per_group(name, value, optimizer):
+def _per_group(fn, name, value, optimizer):
     """A number, or a list/tuple with one value per param group."""
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"expected {n} values for {name}, got {len(value)}")
-        return list(value)
-    return [value] * n
+            raise ValueError(f"{fn}: expected {n} values for {name}, got {len(value)} (one "
+                             "per param group)")
+        return [real_arg(fn, name, v) for v in value]
+    return [real_arg(fn, name, value)] * n
 
 
 # ---- added for PyTorch ports (issue 17) ---------------------------------------------------

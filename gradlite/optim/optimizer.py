@@ -13,12 +13,9 @@ negates the gradient for ``maximize``, applies weight decay, and keeps the state
 PyTorch's ``state_dict`` layout.
 """
 
+import math
+
 import numpy as np
-
-
-def _check(condition, message):
-    if not condition:
-        raise ValueError(message)
 
 
 class Optimizer:
@@ -39,13 +36,14 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
-        if _is_param(params) or isinstance(params, dict):
+        name = type(self).__name__
+        if _is_param(params) or isinstance(params, dict) or not hasattr(params, "__iter__"):
             raise TypeError(
-                "params argument given to the optimizer should be an iterable of "
+                f"{name}: params argument given to the optimizer should be an iterable of "
                 f"Tensors or dicts, but got {type(params).__name__}")
         groups = list(_ordered(params))
         if not groups:
-            raise ValueError("optimizer got an empty parameter list")
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -62,28 +60,43 @@ class Optimizer:
 
     def add_param_group(self, param_group):
         """Add a group ``{'params': ..., **options}``; missing options take the defaults."""
-        if not isinstance(param_group, dict):
-            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{name}: a param_group must be a dict with a 'params' entry, "
+                            f"got {type(param_group).__name__}")
         params = param_group["params"]
         params = [params] if _is_param(params) else list(_ordered(params))
         for p in params:
             if not _is_param(p):
-                raise TypeError("optimizer can only optimize Tensors (objects with an "
+                raise TypeError(f"{name}: optimizer can only optimize Tensors (objects with an "
                                 f"ndarray .data), but one of the params is {type(p).__name__}")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params) or len({id(p) for p in params}) < len(params):
-            raise ValueError("some parameters appear more than once in the parameter groups")
+            raise ValueError(f"{name}: some parameters appear more than once in the parameter "
+                             "groups")
         group = {**self.defaults, **param_group, "params": params}
         self._validate(group)
         self.param_groups.append(group)
 
     def _validate(self, group):
-        """Raise ValueError for a bad option value, with PyTorch's wording."""
-        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']}")
-        _check(group.get("weight_decay", 0) >= 0,
-               f"Invalid weight_decay value: {group.get('weight_decay')}")
-        if "eps" in group:
-            _check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']}")
+        """Raise an error naming the optimizer for a bad option value: TypeError for a
+        non-number, ValueError (in PyTorch's words) for one out of range or not finite."""
+        self._check(group, "lr", "learning rate")
+        self._check(group, "weight_decay", "weight_decay value")
+        self._check(group, "eps", "epsilon value")
+
+    def _check(self, group, key, what, low=0.0, high=math.inf, high_open=False):
+        """``group[key]`` (when present) must be a finite number in [low, high] (or
+        [low, high) with ``high_open``); ``what`` names it in the message."""
+        if key not in group:
+            return
+        value = group[key]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{type(self).__name__}: {key} must be a number, got "
+                            f"{type(value).__name__} {value!r}")
+        above = value >= high if high_open else value > high
+        if not math.isfinite(value) or value < low or above:
+            raise ValueError(f"{type(self).__name__}: Invalid {what}: {value}")
 
     # -- the step ---------------------------------------------------------------
 

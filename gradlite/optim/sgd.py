@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
+import math
 
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -22,9 +23,10 @@ class SGD(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        _check(group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']}")
-        _check(not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
-               "Nesterov momentum requires a momentum and zero dampening")
+        self._check(group, "momentum", "momentum value")
+        self._check(group, "dampening", "dampening value", -math.inf)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
 
     def _update(self, param, grad, state, group):
         mu = group["momentum"]
