@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..autograd import bump_version
 from ..random import default_generator
 
 _LINEAR_GAINS = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -53,6 +54,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 def _fill(tensor, values):
     tensor.data[...] = values
+    bump_version(tensor)
     return tensor
 
 

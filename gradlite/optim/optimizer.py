@@ -15,6 +15,8 @@ PyTorch's ``state_dict`` layout.
 
 import numpy as np
 
+from ..autograd import bump_version
+
 
 def _check(condition, message):
     if not condition:
@@ -97,6 +99,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.data.fill(0)
+                    bump_version(p.grad)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` (optional)
@@ -119,6 +122,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = self._init_state(p.data, group)
                 self._update(p.data, grad, state, group)
+                bump_version(p)
         return loss
 
     def _init_state(self, param, group):
