@@ -316,9 +316,8 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
     wanted = None if capture is None else {id(t): t for t in capture}
     captured = {}
     pending = {id(root): (grad, False)}
-    order = topological_order(root, _graph_inputs)
     with set_grad_enabled(create_graph):
-        for tensor in reversed(order):
+        for tensor in reversed(topological_order(root, _graph_inputs)):
             g, owned = pending.pop(id(tensor), (None, False))
             if g is None:
                 continue
@@ -350,10 +349,8 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                     pending[key] = (pending[key][0] + g_in, True)
                 else:
                     pending[key] = (g_in, owned)
-    if not retain_graph:
-        for tensor in order:
-            if tensor._ctx is not None:
-                tensor._ctx._release()
+            if not retain_graph:
+                ctx._release()
     if wanted is not None:
         return [captured.get(id(t)) for t in capture]
     return None
