@@ -528,11 +528,11 @@ class Tensor:
         return ops.Min.apply(self, normalize_dims(dim, self.ndim, "amin"), keepdim)
 
     def logsumexp(self, dim=None, keepdim=False):
-        """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max(x), so it
-        neither overflows nor underflows; the gradient is softmax(x)."""
+        """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max(x) (the shift
+        of :func:`~gradlite.ops.activation.finite_max`), so it neither overflows nor
+        underflows; the gradient is softmax(x)."""
         axes = normalize_dims(dim, self.ndim, "logsumexp")
-        shift = self.detach().amax(dim=axes, keepdim=True)
-        shift.data[~np.isfinite(shift.data)] = 0
+        shift = Tensor._make(ops.finite_max(self.data, axes), False)
         total = (self - shift).exp().sum(dim=axes, keepdim=True).log() + shift
         return total if keepdim else total.reshape(ops.reduced_shape(self.shape, axes))
 
