@@ -10,38 +10,51 @@ rule: ``dL/dinput = dL/doutput * doutput/dinput``).
 Backward functions are written with Tensor ops, so with ``create_graph=True``
 the sweep itself is recorded and can be differentiated again (Hessian-vector
 products, ``d2/dx2 tanh``). Without it the sweep runs under ``no_grad``.
+
+Grad mode is per thread. Every tensor has a version counter, shared with its
+views and ``detach()`` aliases, that each in-place write bumps; a node records
+the versions of what it saved, and backward refuses a value changed since.
 """
 import functools
 import sys
+import threading
 import weakref
 
 import numpy as np
 
 
 # --------------------------------------------------------------------------- grad mode
-class _GradMode:
-    enabled = True
+class _GradMode(threading.local):
+    """Whether ops are recorded, per thread (each thread starts with recording on),
+    and the modes the ``with`` blocks that are open in this thread replaced."""
+
+    def __init__(self):
+        self.enabled = True
+        self.previous = []
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled():
-    """True when new ops are being recorded for backward."""
-    return _GradMode.enabled
+    """True when new ops are being recorded for backward (in this thread)."""
+    return _grad_mode.enabled
 
 
 class set_grad_enabled:
-    """Context manager and decorator that switches op recording on or off."""
+    """Context manager and decorator that switches op recording on or off, in the
+    thread that enters it only (as in PyTorch)."""
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
-        self._previous = []
 
     def __enter__(self):
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
+        _grad_mode.previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc_info):
-        _GradMode.enabled = self._previous.pop()
+        _grad_mode.enabled = _grad_mode.previous.pop()
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -75,11 +88,42 @@ def register_tensor_class(cls):
     The engine never imports that module; it uses only this contract: ``cls._make(array,
     requires_grad)`` builds an instance around an ndarray, and every instance has ``data``
     (the array), ``_requires_grad``, ``_ctx`` (the Context of the op that made it, None for
-    a leaf), ``_grad``, ``_hooks`` and ``_retains_grad``. The engine reads and writes these
-    graph fields; the tensor class exposes them to users (``grad``, ``grad_fn``, ...).
+    a leaf), ``_grad``, ``_hooks``, ``_retains_grad`` and ``_version_counter`` (None
+    until the first in-place write or alias, see :func:`bump_version`). The engine reads
+    and writes these graph fields; the tensor class exposes them to users (``grad``,
+    ``grad_fn``, ...).
     """
     global _Tensor
     _Tensor = cls
+
+
+# --------------------------------------------------------------------------- versions
+# Every in-place write gets a stamp from one process-wide count, ``_writes[0]``. A tensor's
+# version counter is ``[writes to it, stamp of the latest]``, shared by every tensor that
+# aliases its array (views, ``detach()``); it is made on first need, so a tensor that is
+# never written or aliased costs nothing. A node that saved arrays records the count when
+# it was made: if the count has not moved by backward, nothing was written anywhere and
+# there is nothing to check; otherwise a saved tensor whose latest stamp is newer was
+# changed in place after it was saved.
+_writes = [0]
+_writes_lock = threading.Lock()
+
+
+def version_counter(tensor):
+    """``tensor``'s version counter, made if it has none yet (to be shared by an alias)."""
+    if tensor._version_counter is None:
+        tensor._version_counter = [0, 0]
+    return tensor._version_counter
+
+
+def bump_version(tensor):
+    """Record an in-place write to ``tensor``'s array (``+=``, ``x[i] = v``, an optimizer
+    step): a backward that saved the old value will refuse to use it."""
+    counter = version_counter(tensor)
+    with _writes_lock:
+        _writes[0] += 1
+        counter[0] += 1
+        counter[1] = _writes[0]
 
 
 # --------------------------------------------------------------------------- Function
@@ -92,7 +136,12 @@ class Context:
     differentiable; any other array comes back as a constant.
     ``needs_input_grad[i]`` says whether input ``i`` wants a gradient. Any
     other attribute (``ctx.stride = 2``) is free for the op to use.
+
+    A saved array that belongs to an input or to the output is checked when it is
+    handed back: if that tensor was written in place since (its version moved on),
+    ``saved_tensors`` raises instead of returning the changed value.
     """
+    released = False    # True once backward has let go of everything the node held
 
     def save_for_backward(self, *values):
         self._saved = values
@@ -105,11 +154,34 @@ class Context:
     @property
     def saved_tensors(self):
         if self._saved is None:
-            raise RuntimeError(
-                f"{self.fn.__name__}.backward: trying to backward through the graph a second "
-                "time, but its saved values were freed after the first backward. Pass "
-                "retain_graph=True to the first backward() if you need to do this.")
+            raise _freed_error(self.fn)
+        if self._saved and _writes[0] != self._writes_then:
+            self._check_versions()
         return tuple(self._as_tensor(value) for value in self._saved)
+
+    def _check_versions(self):
+        """Raise if a saved array belongs to a tensor written in place since it was saved."""
+        output = self._output()
+        for value in self._saved:
+            owner = output if value is self._result else None
+            for arg in self._args:
+                if owner is None and isinstance(arg, _Tensor) and arg.data is value:
+                    owner = arg
+            counter = None if owner is None else owner._version_counter
+            if counter is not None and counter[1] > self._writes_then:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{value.dtype} tensor of shape "
+                    f"{tuple(value.shape)}], saved by {self.fn.__name__}, is at version "
+                    f"{counter[0]}, written after it was saved. Hint: it was changed in place "
+                    "(+=, a *_ method, x[i] = ..., an optimizer step) between the forward and "
+                    "this backward; change it after backward, or change a copy "
+                    "(x = x.clone()).")
+
+    def _release(self):
+        """Drop everything the forward left for the backward, and the inputs: after a
+        backward without ``retain_graph`` a kept output pins only itself and this node."""
+        self.__dict__ = {"fn": self.fn, "inputs": (), "_saved": None, "released": True}
 
     def _as_tensor(self, value):
         if value is self._result:
@@ -149,6 +221,8 @@ class Function:
         y = Cube.apply(x)
     """
 
+    returns_view = False  # True for ops whose output may alias their first input's array
+
     @staticmethod
     def forward(ctx, *args):
         raise NotImplementedError
@@ -176,15 +250,26 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays if isinstance(a, np.ndarray))
             raise ValueError(f"{cls.__name__.lower()}: {error} (input shapes: {shapes})") from None
-        record = _GradMode.enabled and True in needs
+        record = _grad_mode.enabled and True in needs
         result = Tensor._make(out, record)
+        if cls.returns_view and np.may_share_memory(out, arrays[0]):
+            result._version_counter = version_counter(args[0])   # a write to one is to both
         if record:
             ctx.fn = cls
             ctx.inputs = tuple(arg if isinstance(arg, Tensor) and arg.requires_grad else None
                                for arg in args)
             ctx._result, ctx._output = out, weakref.ref(result)
+            if ctx._saved:
+                ctx._args, ctx._writes_then = args, _writes[0]
             result._ctx = ctx
         return result
+
+
+def _freed_error(fn):
+    return RuntimeError(
+        f"{fn.__name__}.backward: trying to backward through the graph a second time, but "
+        "its saved values were freed after the first backward. Pass retain_graph=True to "
+        "the first backward() if you need to do this.")
 
 
 # --------------------------------------------------------------------------- traversal
@@ -239,6 +324,8 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
             if tensor._hooks:
                 g, owned = _run_hooks(tensor._hooks, g), False
             ctx = tensor._ctx
+            if ctx is not None and ctx.released:
+                raise _freed_error(ctx.fn)
             if wanted is not None:
                 if id(tensor) in wanted:
                     captured[id(tensor)] = g
@@ -263,7 +350,7 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                 else:
                     pending[key] = (g_in, owned)
             if not retain_graph:
-                ctx._saved = None
+                ctx._release()
     if wanted is not None:
         return [captured.get(id(t)) for t in capture]
     return None

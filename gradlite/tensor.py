@@ -45,7 +45,8 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
     __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
-                 "__weakref__")
+                 "_version_counter", "__weakref__")
+
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         """numpy meeting a Tensor. ``array += tensor`` writes into the array, outside
         autograd (``p.data += -lr * p.grad``, since ``.data`` is the array); ``array +
@@ -68,6 +69,7 @@ class Tensor:
         self._hooks = None
         self._retains_grad = False
         self._requires_grad = False
+        self._version_counter = None
         self.requires_grad = requires_grad
 
     @classmethod
@@ -78,6 +80,7 @@ class Tensor:
         t._grad = t._ctx = t._hooks = None
         t._retains_grad = False
         t._requires_grad = requires_grad
+        t._version_counter = None
         return t
 
     # ------------------------------------------------------------------ autograd state
@@ -149,8 +152,16 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, False)
+        """The same data, cut from the graph. It shares this tensor's version counter,
+        so a write through it is seen by a backward that saved this tensor."""
+        t = Tensor._make(self.data, False)
+        t._version_counter = autograd.version_counter(self)
+        return t
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's array has had (as PyTorch's ``_version``)."""
+        return 0 if self._version_counter is None else self._version_counter[0]
 
     def detach_(self):
         self._ctx = None
@@ -192,11 +203,17 @@ class Tensor:
         return self.data.tolist()
 
     def numpy(self):
-        """The underlying array (shared, not copied)."""
-        return self.data
+        """The underlying array (shared, not copied). For a tensor that requires grad it
+        is a read-only view: a write through it would escape the version counter that
+        lets backward refuse a changed value (``x.detach().numpy()`` is writable)."""
+        if not self._requires_grad:
+            return self.data
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.numpy() if dtype is None else self.data.astype(dtype)
 
     def __bool__(self):
         if self.data.size != 1:
@@ -328,6 +345,7 @@ class Tensor:
         with autograd.no_grad():
             result = result_fn()
         np.copyto(self.data, unwrap(result), casting="same_kind")
+        autograd.bump_version(self)
         return self
 
     def __iadd__(self, other):
@@ -369,6 +387,7 @@ class Tensor:
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
         self.data[_index_arrays(index)] = unwrap(value)
+        autograd.bump_version(self)
 
     # ------------------------------------------------------------------ comparisons (no grad)
     def _compare(self, other, fn):
@@ -490,7 +509,7 @@ class Tensor:
     def mean(self, dim=None, keepdim=False):
         axes = normalize_dims(dim, self.ndim, "mean")
         count = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return ops.Sum.apply(_floating(self), axes, keepdim) / max(count, 1)
+        return ops.Sum.apply(_floating(self), axes, keepdim) / (count or np.nan)  # nan if empty
 
     def var(self, dim=None, correction=1, keepdim=False, unbiased=None):
         """Variance: sum((x - mean)^2) / (N - correction)."""
@@ -502,8 +521,11 @@ class Tensor:
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
 
     def std(self, dim=None, correction=1, keepdim=False, unbiased=None):
-        axes = normalize_dims(dim, self.ndim, "std")
-        return self.var(axes, correction, keepdim, unbiased).sqrt()
+        """sqrt(var); where var is exactly 0 the gradient is 0 (as PyTorch), not
+        0 * d sqrt(v)/dv at v = 0 = 0 * inf = nan."""
+        var = self.var(dim, correction, keepdim, unbiased)
+        spread = var.data != 0
+        return var.where(spread, 1.0).sqrt().where(spread, 0.0)
 
     def max(self, dim=None, keepdim=False):
         """Whole-tensor max (gradient shared by ties), or ``(values, indices)`` along ``dim``."""
@@ -530,11 +552,11 @@ class Tensor:
         return ops.Min.apply(self, normalize_dims(dim, self.ndim, "amin"), keepdim)
 
     def logsumexp(self, dim=None, keepdim=False):
-        """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max(x), so it
-        neither overflows nor underflows; the gradient is softmax(x)."""
+        """log(sum(exp(x))) computed as m + log(sum(exp(x - m))), m = max(x) (the shift
+        of :func:`~gradlite.ops.activation.finite_max`), so it neither overflows nor
+        underflows; the gradient is softmax(x)."""
         axes = normalize_dims(dim, self.ndim, "logsumexp")
-        shift = self.detach().amax(dim=axes, keepdim=True)
-        shift.data[~np.isfinite(shift.data)] = 0
+        shift = Tensor._make(ops.finite_max(self.data, axes), False)
         total = (self - shift).exp().sum(dim=axes, keepdim=True).log() + shift
         return total if keepdim else total.reshape(ops.reduced_shape(self.shape, axes))
 

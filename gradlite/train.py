@@ -238,9 +238,13 @@ class _Totals:
         for name, fn in self.metric_fns.items():
             self.sums[name] += fn(output, target) * n
 
-    def means(self, with_loss=True):
+    def means(self, caller, with_loss=True):
+        if not self.count:
+            raise ValueError(f"{caller}: the loader yielded no batch, so there is no mean loss "
+                             "(is the dataset empty, or smaller than batch_size with "
+                             "drop_last=True?)")
         names = self.sums if with_loss else self.metric_fns
-        return {name: self.sums[name] / max(self.count, 1) for name in names}
+        return {name: self.sums[name] / self.count for name in names}
 
 
 def _metric(name):
@@ -355,8 +359,8 @@ def _run_epoch(model, train_loader, loss_fn, optimizer, epoch, epochs, val_loade
             bar.close()
     if not completed:
         return False
+    logs = totals.means("fit")
     images_per_second = totals.count / (time.perf_counter() - start)
-    logs = totals.means()
     if val_loader is not None:
         val = evaluate(model, val_loader, loss_fn, metrics)
         logs.update({"val_" + key: value for key, value in val.items()})
@@ -395,7 +399,7 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)):
         for x, y in loader:
             output = model(x)
             totals.add(None if loss_fn is None else loss_fn(output, y).item(), output, y)
-        return totals.means(with_loss=loss_fn is not None)
+        return totals.means("evaluate", with_loss=loss_fn is not None)
     return _in_eval_mode(model, run)
 
 

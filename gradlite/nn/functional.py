@@ -166,9 +166,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def _update_running(running, batch_value, momentum):
+    """running = (1 - momentum) running + momentum batch_value, in place."""
     array = unwrap(running)
-    with autograd.no_grad():
-        array *= 1 - momentum
-        array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)
+    array *= 1 - momentum
+    array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)
+    if array is not running:
+        autograd.bump_version(running)
+
+
 from ..functions_extra import one_hot  # noqa: E402,F401  (F.one_hot; issue 17)
 from .activations_extra import dropout2d, silu  # noqa: E402,F401  (issue 17)

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..autograd import bump_version
 from ..random import default_generator
 
 _LINEAR_GAINS = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -57,7 +58,11 @@ def _array(tensor):
 
 
 def _fill(tensor, values):
-    _array(tensor)[...] = values
+    if isinstance(tensor, np.ndarray):       # init.normal_(w.data): the array itself
+        tensor[...] = values
+    else:
+        tensor.data[...] = values
+        bump_version(tensor)
     return tensor
 
 

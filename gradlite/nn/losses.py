@@ -75,6 +75,22 @@ def _class_rows(op, input, target, ignore_index=None):
     return rows, labels.reshape(-1), sample_shape
 
 
+def _elementwise_weight(op, weight, input):
+    """A per-element rescaling weight: it may broadcast to the input's shape, never
+    beyond it (a (N, 1) weight against (N,) input would make an (N, N) loss)."""
+    if weight is None:
+        return np.ones((), input.dtype)
+    weight = unwrap(weight)
+    try:
+        fits = np.broadcast_shapes(np.shape(weight), input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: weight of shape {np.shape(weight)} does not broadcast to the "
+                         f"input's shape {tuple(input.shape)}")
+    return weight
+
+
 def _class_weights(op, weight, classes, dtype):
     if weight is None:
         return np.ones(classes, dtype)
@@ -112,13 +128,16 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     kept = labels != ignore_index
     safe_labels = np.where(kept, labels, 0)
     row_weights = weight[safe_labels] * kept
-    losses = rows[np.arange(len(labels)), safe_labels] * -row_weights
+    picked = where(kept, rows[np.arange(len(labels)), safe_labels], 0.0)  # ignored: 0, even if -inf
+    losses = picked * -row_weights
     if reduction == "none":
         return losses.reshape(sample_shape)
     if reduction == "sum":
         return losses.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return losses.sum() / row_weights.sum()
+    total = row_weights.sum()
+    if not total:   # no row counted: nan, with gradient 0, as in PyTorch
+        return losses.sum() * 0.0 + float("nan")
+    return losses.sum() / total
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
@@ -159,20 +178,20 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError("binary_cross_entropy: all elements of input must be probabilities "
                          f"in [0, 1], found values in [{input.data.min()}, {input.data.max()}]"
                          "; for raw scores use binary_cross_entropy_with_logits")
-    weight = np.ones((), input.dtype) if weight is None else unwrap(weight)
+    weight = _elementwise_weight("binary_cross_entropy", weight, input)
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
     """Sigmoid and binary cross-entropy in one numerically stable step (see
-    :class:`~gradlite.ops.loss.BinaryCrossEntropyWithLogits`); ``pos_weight`` broadcasts over the last dim."""
+    :class:`~gradlite.ops.loss.BinaryCrossEntropyWithLogits`); ``pos_weight`` broadcasts
+    over the last dim."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     input = as_tensor(input)
     target = _same_shape("binary_cross_entropy_with_logits", input, target)
-    one = np.ones((), input.dtype)
-    weight = one if weight is None else unwrap(weight)
-    pos_weight = one if pos_weight is None else unwrap(pos_weight)
+    weight = _elementwise_weight("binary_cross_entropy_with_logits", weight, input)
+    pos_weight = np.ones((), input.dtype) if pos_weight is None else unwrap(pos_weight)
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
     return _reduce(loss, reduction)
 
@@ -182,6 +201,9 @@ def mse_loss(input, target, reduction="mean"):
     """l = (x - y)^2;  dl/dx = 2 (x - y)."""
     _check_reduction("mse_loss", reduction)
     input = as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"mse_loss: input must be floating point, got {input.dtype} (as "
+                        "PyTorch; convert with input.float())")
     difference = input - _same_shape("mse_loss", input, target)
     return _reduce(difference * difference, reduction)
 

@@ -15,6 +15,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import bump_version
 from ..devices import parse_to_args
 from ..ops.hooks import BackwardHook
 from ..tensor import Tensor
@@ -306,6 +307,7 @@ class Module:
         for key, target in own.items():
             if key in incoming:
                 np.copyto(target.data, incoming[key], casting="same_kind")
+                bump_version(target)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

@@ -13,7 +13,7 @@ extremes, matmul), ``shape`` (reshape, index, cat, pad), ``activation`` (tanh,
 sigmoid, relu, softmax, ...), ``linear`` (the affine map), ``conv``, ``pool``, ``loss``.
 """
 from .activation import (Elu, LeakyRelu, LogSoftmaxOp, NormalCdf, Relu, SigmoidOp, SoftmaxOp,
-                         TanhOp)
+                         TanhOp, finite_max)
 from .conv import Convolution, ConvolutionInputGrad, ConvolutionWeightGrad
 from .elementwise import (Abs, Add, Cast, Clamp, Clone, Cos, Div, Exp, Log, Maximum, Minimum,
                           Mul, Neg, Pow, Sin, Sqrt, Sub, Where)

@@ -24,9 +24,11 @@ def finite_max(x, axis):
 def log_softmax_array(x, axis):
     """log(e^x_i / sum_j e^x_j) over ``axis``, as (x - m) - log(sum_j e^(x_j - m)) with
     m = :func:`finite_max`: no term overflows, and the largest is e^0 = 1, so the sum
-    never underflows to 0. Written once, for LogSoftmaxOp and the cross-entropy."""
-    shifted = x - finite_max(x, axis)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    never underflows to 0. Written once, for LogSoftmaxOp and the cross-entropy. A row
+    with no finite entry gives nan (or -inf entries), silently, as in PyTorch."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shifted = x - finite_max(x, axis)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class TanhOp(Function):
@@ -98,8 +100,9 @@ class SoftmaxOp(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        e = np.exp(x - finite_max(x, dim))
-        y = e / e.sum(axis=dim, keepdims=True)
+        with np.errstate(invalid="ignore", over="ignore"):   # no finite entry: nan, as torch
+            e = np.exp(x - finite_max(x, dim))
+            y = e / e.sum(axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..autograd import Function
 from .activation import log_softmax_array
+from .elementwise import Where
 
 
 class CrossEntropy(Function):
@@ -35,7 +36,9 @@ class CrossEntropy(Function):
         if label_smoothing:
             targets += (label_smoothing / classes) * weight * kept[:, None].astype(logits.dtype)
         log_probs = log_softmax_array(logits, 1)
-        losses = -(targets * log_probs).sum(axis=1)
+        # 0 * log p is 0 even where p = 0 (a masked -inf logit, an ignored row)
+        losses = -np.multiply(targets, log_probs, out=np.zeros_like(log_probs),
+                              where=targets != 0).sum(axis=1)
         ctx.targets, ctx.reduction = targets, reduction
         ctx.divisor = (weight[safe_labels] * kept).sum() if reduction == "mean" else 1
         ctx.save_for_backward(logits)
@@ -48,8 +51,13 @@ class CrossEntropy(Function):
     def backward(ctx, g):
         logits, = ctx.saved_tensors
         targets = ctx.targets
-        per_row = g.reshape(-1, 1) if ctx.reduction == "none" else g / ctx.divisor
-        d_logits = logits.softmax(dim=1) * targets.sum(axis=1, keepdims=True) - targets
+        if ctx.reduction == "none":
+            per_row = g.reshape(-1, 1)
+        else:   # no row counted (divisor 0): the loss is nan, its gradient 0, as in PyTorch
+            per_row = g * (1 / ctx.divisor if ctx.divisor else 0.0)
+        row_weight = targets.sum(axis=1, keepdims=True)
+        d_logits = logits.softmax(dim=1) * row_weight - targets
+        d_logits = Where.apply(row_weight != 0, d_logits, 0.0)   # ignored rows: exactly 0
         return d_logits * per_row, None, None, None, None, None
 
 

@@ -9,6 +9,8 @@ from .util import unbroadcast
 class Reshape(Function):
     """y = x with a new shape;  the gradient is reshaped back."""
 
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.input_shape = x.shape
@@ -23,6 +25,8 @@ class Permute(Function):
     """y = x with its axes reordered by ``dims``;  the gradient is permuted back
     by the inverse permutation."""
 
+    returns_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.inverse = tuple(np.argsort(dims))
@@ -36,6 +40,8 @@ class Permute(Function):
 class Expand(Function):
     """y = x broadcast to ``shape`` (a view, no copy);  the gradient is summed
     back over the broadcast axes."""
+
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -57,6 +63,8 @@ def _is_basic(index):
 class GetItem(Function):
     """y = x[index];  the gradient is scattered back into zeros of x's shape,
     *added* where an index repeats (x[[0, 0]] sends two gradients to x[0])."""
+
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, index):

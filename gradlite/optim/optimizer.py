@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from ..autograd import bump_version
+
 
 class Optimizer:
     """Base class: ``Optimizer(params, defaults)``.
@@ -110,6 +112,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.data.fill(0)
+                    bump_version(p.grad)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` (optional)
@@ -132,6 +135,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = self._init_state(p.data, group)
                 self._update(p.data, grad, state, group)
+                bump_version(p)
         return loss
 
     def _init_state(self, param, group):
