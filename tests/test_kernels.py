@@ -49,21 +49,17 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
     check_conv(case, dtype, bias, data)
 
 
-@given(conv_cases(), dtypes, st.booleans(), st.data())
-def test_conv2d_im2col_path_in_one_image_chunks_matches_reference(case, dtype, bias, data):
-    """The im2col + GEMM forward and backward for every shape the direct kernels would
-    otherwise take (groups with more than one input channel), in chunks of one image
-    each (the chunk loop and its last partial chunk)."""
+@pytest.mark.parametrize("algorithm", ["direct", "im2col"])
+@given(case=conv_cases(), dtype=dtypes, bias=st.booleans(), data=st.data())
+def test_conv2d_each_algorithm_matches_reference(algorithm, case, dtype, bias, data):
+    """Each algorithm forced on every shape (the dispatcher would send most of these to
+    the direct kernels); im2col + GEMM in chunks of one image each (the chunk loop and
+    its last partial chunk)."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    limits = ("CHUNK_BYTES", "DIRECT_FORWARD_PAIRS", "DIRECT_BACKWARD_PAIRS")
-    saved = [getattr(conv_module, name) for name in limits]
-    for name, value in zip(limits, (1, 0, 0)):
-        setattr(conv_module, name, value)
-    try:
-        check_conv(case, dtype, bias, data)
-    finally:
-        for name, value in zip(limits, saved):
-            setattr(conv_module, name, value)
+    forward = lambda *a: conv_module.forward_with(algorithm, *a, chunk_bytes=1)  # noqa: E731
+    backward = lambda *a, needs: conv_module.backward_with(  # noqa: E731
+        algorithm, *a, needs=needs, chunk_bytes=1)
+    check_conv(case, dtype, bias, data, forward, backward)
 
 
 @given(conv_cases(), dtypes, st.booleans(), st.data())
@@ -71,22 +67,23 @@ def test_direct_conv_ignores_stale_scratch(case, dtype, bias, data):
     """The direct kernels' wide register tiles (every stride, through the stride phases)
     have junk columns that must never be read uninitialised: NaN left in the scratch
     buffers must not reach any output."""
-    conv_module = pytest.importorskip("gradlite._kernels._conv")
+    workspace = pytest.importorskip("gradlite._kernels._workspace")
     for slot in ("cols", "rows"):
-        conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan
+        workspace.scratch((1 << 17,), dtype, slot)[...] = np.nan
     check_conv(case, dtype, bias, data)
 
 
-def check_conv(case, dtype, bias, data):
+def check_conv(case, dtype, bias, data, forward=K.conv2d_forward, backward=K.conv2d_backward):
     x_shape, w_shape, args = case
     x, w = draw(data, x_shape, dtype), draw(data, w_shape, dtype)
     b = draw(data, w_shape[:1], dtype) if bias else None
-    y = K.conv2d_forward(x, w, b, **args)
-    close(y, R.conv2d_forward(x, w, b, **args), dtype)
+    args = [args[name] for name in ("stride", "padding", "dilation", "groups")]
+    y = forward(x, w, b, *args)
+    close(y, R.conv2d_forward(x, w, b, *args), dtype)
     gy = draw(data, y.shape, dtype)
     needs = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans()), label="needs")
-    got = K.conv2d_backward(x, w, gy, **args, needs=needs)
-    want = R.conv2d_backward(x, w, gy, **args, needs=needs)
+    got = backward(x, w, gy, *args, needs=needs)
+    want = R.conv2d_backward(x, w, gy, *args, needs=needs)
     for g, r, need in zip(got, want, needs):
         assert (g is None) == (not need)
         if need:

@@ -1,0 +1,21 @@
+"""Grow-only scratch buffers for the conv kernels, one per slot, dtype and thread.
+
+A fresh ``np.empty`` of several MB costs as much in page faults as the loop that
+fills it, so the buffers are kept between calls (each holding the largest array asked
+for so far in its slot).
+"""
+import threading
+
+import numpy as np
+
+_buffers = threading.local()
+
+
+def scratch(shape, dtype, slot):
+    """An uninitialised array of ``shape`` from this thread's buffer ``slot``."""
+    size, key = int(np.prod(shape)), f"{slot}_{np.dtype(dtype).name}"
+    buf = getattr(_buffers, key, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_buffers, key, buf)
+    return buf[:size].reshape(shape)
