@@ -198,3 +198,49 @@ def test_missing_extension_falls_back_to_reference_with_one_warning(monkeypatch)
         monkeypatch.undo()
         sys.modules["gradlite._kernels"] = K
         sys.modules["gradlite"]._kernels = K
+
+
+@pytest.mark.parametrize("flags", [[], ["-DGL_PLAIN_LOOPS"]], ids=["vector", "plain"])
+def test_conv_tiles_header_every_copy_this_cpu_runs(tmp_path, flags):
+    """conv_tiles.h compiled on its own (tests/conv_tiles_check.c), each copy of the
+    register tiles the CPU can run forced in turn and checked against plain sums."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        pytest.skip("no C compiler")
+    root = Path(__file__).resolve().parents[1]
+    exe = tmp_path / "conv_tiles_check"
+    subprocess.run([cc, "-O2", *flags, "-I", str(root / "gradlite" / "_kernels"),
+                    str(root / "tests" / "conv_tiles_check.c"), "-o", str(exe), "-lm"],
+                   check=True)
+    names = set()
+    for limit in ("", "avx2", "sse2", "plain"):
+        out = subprocess.run([str(exe), limit], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        names.add(out.stdout.split()[0])
+    assert "plain" in names and (flags or len(names) >= 2)
+
+
+@pytest.mark.parametrize("limit", ["plain", "sse2", "avx2", ""])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_conv_with_each_copy_of_the_tiles_matches_reference(limit, dtype):
+    """Each copy has its own tile length and vector width, which the direct kernels'
+    layout (rounding, overrun, weight-gradient partial sums) follows at run time."""
+    direct = pytest.importorskip("gradlite._kernels._direct")
+    conv = pytest.importorskip("gradlite._kernels._conv")
+    rng = np.random.default_rng(0)
+    try:
+        direct.select_tiles(limit)
+        for x_shape, w_shape, args in [((2, 3, 11, 9), (5, 3, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
+                                       ((2, 4, 9, 10), (6, 2, 3, 2), ((2, 3), (1, 0), (2, 1), 2))]:
+            x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+            y = conv.forward_with("direct", x, w, None, *args)
+            close(y, R.conv2d_forward(x, w, None, *args), dtype)
+            gy = rng.standard_normal(y.shape).astype(dtype)
+            for got, want in zip(conv.backward_with("direct", x, w, gy, *args),
+                                 R.conv2d_backward(x, w, gy, *args)):
+                close(got, want, dtype)
+    finally:
+        assert direct.select_tiles("") == direct.TILES

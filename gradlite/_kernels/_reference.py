@@ -229,6 +229,8 @@ def adaptive_avg_pool2d_forward(x, output_size):
     check_adaptive(fn, x.shape, output_size)
     (OH, OW), (H, W) = output_size, x.shape[2:]
     y = np.empty((*x.shape[:2], OH, OW), dtype=x.dtype)
+    if y.size == 0:
+        return y
     for i, (h0, h1) in enumerate(adaptive_windows(H, OH)):
         for j, (w0, w1) in enumerate(adaptive_windows(W, OW)):
             y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
@@ -242,6 +244,8 @@ def adaptive_avg_pool2d_backward(grad_y, x_shape):
     check_grad(fn, grad_y, check_adaptive(fn, tuple(x_shape), grad_y.shape[2:]))
     (OH, OW), (H, W) = grad_y.shape[2:], x_shape[2:]
     gx = np.zeros(x_shape, dtype=grad_y.dtype)
+    if grad_y.size == 0:
+        return gx
     for i, (h0, h1) in enumerate(adaptive_windows(H, OH)):
         for j, (w0, w1) in enumerate(adaptive_windows(W, OW)):
             gx[:, :, h0:h1, w0:w1] += grad_y[:, :, i:i + 1, j:j + 1] / ((h1 - h0) * (w1 - w0))
