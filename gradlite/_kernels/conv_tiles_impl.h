@@ -17,7 +17,7 @@
 #if !GL_PLAIN
 /* GCC/Clang vector extensions: V is W elements of T, one vector register of the copy's
    instruction set; a[v] += w0 * x is one multiply-add over a whole register. Left to
-   itself, GCC vectorised the loop over taps instead, with gathers, 10x slower.
+   itself, GCC vectorised the loop over taps instead, with gathers (far slower).
    A scalar s becomes a vector as s - (V){0}: that is s in every lane for every s (-0
    and NaN included), so it compiles to a plain broadcast, where (V){0} + s would cost
    an add (-0 + 0 is +0). Loads and stores go through memcpy: no alignment assumed. */
