@@ -10,7 +10,7 @@ they form below what 64 bits hold.
 import numpy as np
 
 SIZE_LIMIT = 2 ** 62
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_CHARS = "fd"      # the dtype.char of float32 and float64 (a fast test, every call)
 
 
 def output_size(size, kernel, stride, padding, dilation=1):
@@ -21,15 +21,16 @@ def output_size(size, kernel, stride, padding, dilation=1):
 def check_dtype(fn, **arrays):
     """Every array is float32 or float64."""
     for name, a in arrays.items():
-        if a is not None and np.asarray(a).dtype not in FLOATS:
+        if a is not None and np.asarray(a).dtype.char not in FLOAT_CHARS:
             raise TypeError(f"{fn}: {name} has dtype {np.asarray(a).dtype}; the kernels take "
                             f"float32 or float64")
 
 
 def _pairs(fn, minimum, **pairs):
     for name, pair in pairs.items():
-        if (len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair)
-                or min(pair) < minimum):
+        if len(pair) != 2 or not (isinstance(pair[0], (int, np.integer))
+                                  and isinstance(pair[1], (int, np.integer))
+                                  and pair[0] >= minimum and pair[1] >= minimum):
             raise ValueError(f"{fn}: {name} must be a pair of ints >= {minimum}, got {pair!r}")
 
 

@@ -281,12 +281,14 @@ def conv2d_forward(x, w, b, y, conv):
     """y[n, o] = b[o] + sum over the group's input planes c and taps of w[o, c] * x[n, c]."""
     cdef ConvGeometry geom = conv_geometry(conv)
     cdef Py_ssize_t c, k, kk = geom.KH * geom.KW
-    offsets = np.array([c * padded_channel(geom) + tap_offset(geom, k)
-                        for c in range(geom.Cg) for k in range(kk)], dtype=np.intc)
+    cdef int[::1] offsets = np.empty(geom.Cg * kk, dtype=np.intc)    # the tap list
+    for c in range(geom.Cg):
+        for k in range(kk):
+            offsets[c * kk + k] = c * padded_channel(geom) + tap_offset(geom, k)
     nt = threads_for(geom.N * geom.O * geom.OH * geom.OW * geom.Cg * kk)
     work = np.zeros((nt, geom.Cg * padded_channel(geom) + tile_overrun(geom)
                      + 4 * whole_tiles(geom.OH * geom.Wq)), dtype=x.dtype)
-    _forward(x, w, b, y, work, offsets, conv)
+    _forward(x, w, b, y, work, offsets.base, conv)
 
 
 # ----------------------------------------------------------------- input gradient
@@ -325,27 +327,43 @@ cdef void grad_input_group(const real* gy, real* gx, const real* wt, Py_ssize_t 
             c += rows
 
 
-def sort_taps_by_phase(conv):
-    """(taps_by_phase, phase_start): the taps k in the order of the stride phase they
-    read; phase f's taps are taps_by_phase[phase_start[f] : phase_start[f + 1]]."""
-    cdef ConvGeometry geom = conv_geometry(conv)
-    phases = [tap_phase(geom, k) for k in range(geom.KH * geom.KW)]
-    taps_by_phase = np.argsort(phases, kind="stable").astype(np.intc)
-    counts = np.bincount(phases, minlength=geom.sh * geom.sw)
-    return taps_by_phase, np.concatenate([[0], np.cumsum(counts)]).astype(np.intc)
+cdef void sort_taps_by_phase(ConvGeometry geom, int[::1] taps_by_phase,
+                             int[::1] phase_start) noexcept:
+    """The taps k in the order of the stride phase they read: phase f's taps are
+    taps_by_phase[phase_start[f] : phase_start[f + 1]] (phase_start: sh*sw + 1 zeros on
+    entry)."""
+    cdef Py_ssize_t k, f, i = 0
+    for k in range(geom.KH * geom.KW):
+        phase_start[tap_phase(geom, k) + 1] += 1
+    for f in range(geom.sh * geom.sw):
+        phase_start[f + 1] += phase_start[f]
+        for k in range(geom.KH * geom.KW):
+            if tap_phase(geom, k) == f:
+                taps_by_phase[i] = k
+                i += 1
 
 
-def phase_weights(w, taps_by_phase, phase_start, groups):
+cdef void phase_weights(ConvGeometry geom, const real[::1] w, real[::1] wt,
+                        const int[::1] taps_by_phase, const int[::1] phase_start) noexcept:
     """The weights in the order the input gradient's tiles read them, laid out once per
     call (gathering them image by image instead cost more than the layout): group by
     group, phase by phase, wt[c][o][i] = w[o, c, taps_by_phase[phase_start[f] + i]] for
     the group's input planes c and outputs o. The tiles of input planes c..c+3 then read
     one contiguous slice, from wt + Cg*Og*phase_start[f] + c*Og*count."""
-    O, Cg = w.shape[:2]
-    wg = w.reshape(groups, O // groups, Cg, -1)[..., taps_by_phase]   # (G, Og, Cg, taps)
-    return np.concatenate([wg[..., phase_start[f]:phase_start[f + 1]].transpose(0, 2, 1, 3)
-                           .reshape(groups, -1) for f in range(len(phase_start) - 1)],
-                          axis=1).ravel()
+    cdef Py_ssize_t gi, f, c, o, i, at = 0, kk = geom.KH * geom.KW
+    cdef Py_ssize_t G = geom.C // geom.Cg, Og = geom.O // G
+    for gi in range(G):
+        for f in range(geom.sh * geom.sw):
+            for c in range(geom.Cg):
+                for o in range(Og):
+                    for i in range(phase_start[f], phase_start[f + 1]):
+                        wt[at] = w[((gi * Og + o) * geom.Cg + c) * kk + taps_by_phase[i]]
+                        at += 1
+
+
+def _phase_weights(const real[::1] w, real[::1] wt, const int[::1] taps_by_phase,
+                   const int[::1] phase_start, conv):
+    phase_weights(conv_geometry(conv), w, wt, taps_by_phase, phase_start)
 
 
 def _grad_input(const real[:, :, :, ::1] gy, const real[::1] wt, real[:, :, :, ::1] gx,
@@ -368,17 +386,22 @@ def conv2d_grad_input(gy, w, gx, conv, groups):
     the taps (every plane of gx is written whole)."""
     cdef ConvGeometry geom = conv_geometry(conv)
     cdef Py_ssize_t Og = geom.O // groups, strip = gy_strip(geom), before = largest_shift(geom)
-    taps_by_phase, phase_start = sort_taps_by_phase(conv)
-    offsets = np.empty(Og * geom.KH * geom.KW, dtype=np.intc)   # each output's tap list,
-    for f in range(geom.sh * geom.sw):                           # phase by phase
-        taps = taps_by_phase[phase_start[f]:phase_start[f + 1]]
-        shifts = np.array([tap_shift(geom, k) for k in taps], dtype=np.intp)
-        offsets[Og * phase_start[f]:Og * phase_start[f + 1]] = (
-            np.arange(Og)[:, None] * strip + before - shifts).ravel()
-    wt = phase_weights(w, taps_by_phase, phase_start, groups)
+    cdef Py_ssize_t f, o, i, count, kk = geom.KH * geom.KW
+    cdef int[::1] taps_by_phase = np.empty(kk, dtype=np.intc)
+    cdef int[::1] phase_start = np.zeros(geom.sh * geom.sw + 1, dtype=np.intc)
+    cdef int[::1] offsets = np.empty(Og * kk, dtype=np.intc)
+    sort_taps_by_phase(geom, taps_by_phase, phase_start)
+    for f in range(geom.sh * geom.sw):          # each output's tap list, phase by phase
+        count = phase_start[f + 1] - phase_start[f]
+        for o in range(Og):
+            for i in range(count):
+                offsets[Og * phase_start[f] + o * count + i] = \
+                    o * strip + before - tap_shift(geom, taps_by_phase[phase_start[f] + i])
+    wt = np.empty(w.size, dtype=w.dtype)
+    _phase_weights(w.ravel(), wt, taps_by_phase, phase_start, conv)
     nt = threads_for(geom.N * geom.O * geom.OH * geom.OW * geom.Cg * geom.KH * geom.KW)
     work = np.zeros((nt, Og * strip + 4 * whole_tiles(phase_plane(geom))), dtype=gy.dtype)
-    _grad_input(gy, wt, gx, phase_start, offsets, work, conv)
+    _grad_input(gy, wt, gx, phase_start.base, offsets.base, work, conv)
 
 
 # ---------------------------------------------------------------- weight gradient
@@ -480,12 +503,13 @@ def conv2d_grad_weight(x, gy, conv, groups):
     gyw = scratch((geom.N, geom.O, round_up(geom.OH * geom.Wq, width)), x.dtype, "rows")
     _pad_all(x, xp, conv)
     _widen_all(gy, gyw, conv)
-    offsets = np.array([(min(b, taps - 1) // kk) * padded_channel(geom)
-                        + tap_offset(geom, min(b, taps - 1) % kk) for b in range(quads * 4)],
-                       dtype=np.intc)
+    cdef int[::1] offsets = np.empty(quads * 4, dtype=np.intc)   # the group's tap list,
+    for b in range(quads * 4):                                   # the last tap repeated
+        offsets[b] = (min(b, taps - 1) // kk) * padded_channel(geom) \
+            + tap_offset(geom, min(b, taps - 1) % kk)
     firsts, counts = output_blocks(geom.O, geom.O // groups)
     nt = threads_for(geom.N * geom.O * gyw.shape[2] * taps)
     gw = np.zeros(conv[1])
     sums = np.empty((nt, quads * 4 * 4 * width), dtype=x.dtype)
-    _grad_weight_blocks(xp, gyw, gw, firsts, counts, offsets, sums, conv)
+    _grad_weight_blocks(xp, gyw, gw, firsts, counts, offsets.base, sums, conv)
     return gw

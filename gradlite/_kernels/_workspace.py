@@ -4,6 +4,7 @@ A fresh ``np.empty`` of several MB costs as much in page faults as the loop that
 fills it, so the buffers are kept between calls (each holding the largest array asked
 for so far in its slot).
 """
+import math
 import threading
 
 import numpy as np
@@ -13,9 +14,9 @@ _buffers = threading.local()
 
 def scratch(shape, dtype, slot):
     """An uninitialised array of ``shape`` from this thread's buffer ``slot``."""
-    size, key = int(np.prod(shape)), f"{slot}_{np.dtype(dtype).name}"
-    buf = getattr(_buffers, key, None)
+    size, key = math.prod(shape), (slot, np.dtype(dtype).char)
+    buffers = _buffers.__dict__
+    buf = buffers.get(key)
     if buf is None or buf.size < size:
-        buf = np.empty(size, dtype=dtype)
-        setattr(_buffers, key, buf)
+        buf = buffers[key] = np.empty(size, dtype=dtype)
     return buf[:size].reshape(shape)
