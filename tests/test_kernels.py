@@ -49,21 +49,17 @@ def test_conv2d_forward_and_backward_match_reference(case, dtype, bias, data):
     check_conv(case, dtype, bias, data)
 
 
-@given(conv_cases(), dtypes, st.booleans(), st.data())
-def test_conv2d_im2col_path_in_one_image_chunks_matches_reference(case, dtype, bias, data):
-    """The im2col + GEMM forward and backward for every shape the direct kernels would
-    otherwise take (groups with more than one input channel), in chunks of one image
-    each (the chunk loop and its last partial chunk)."""
+@pytest.mark.parametrize("algorithm", ["direct", "im2col"])
+@given(case=conv_cases(), dtype=dtypes, bias=st.booleans(), data=st.data())
+def test_conv2d_each_algorithm_matches_reference(algorithm, case, dtype, bias, data):
+    """Each algorithm forced on every shape (the dispatcher would send most of these to
+    the direct kernels); im2col + GEMM in chunks of one image each (the chunk loop and
+    its last partial chunk)."""
     conv_module = pytest.importorskip("gradlite._kernels._conv")
-    limits = ("CHUNK_BYTES", "DIRECT_FORWARD_PAIRS", "DIRECT_BACKWARD_PAIRS")
-    saved = [getattr(conv_module, name) for name in limits]
-    for name, value in zip(limits, (1, 0, 0)):
-        setattr(conv_module, name, value)
-    try:
-        check_conv(case, dtype, bias, data)
-    finally:
-        for name, value in zip(limits, saved):
-            setattr(conv_module, name, value)
+    forward = lambda *a: conv_module.forward_with(algorithm, *a, chunk_bytes=1)  # noqa: E731
+    backward = lambda *a, needs: conv_module.backward_with(  # noqa: E731
+        algorithm, *a, needs=needs, chunk_bytes=1)
+    check_conv(case, dtype, bias, data, forward, backward)
 
 
 @given(conv_cases(), dtypes, st.booleans(), st.data())
@@ -71,22 +67,23 @@ def test_direct_conv_ignores_stale_scratch(case, dtype, bias, data):
     """The direct kernels' wide register tiles (every stride, through the stride phases)
     have junk columns that must never be read uninitialised: NaN left in the scratch
     buffers must not reach any output."""
-    conv_module = pytest.importorskip("gradlite._kernels._conv")
+    workspace = pytest.importorskip("gradlite._kernels._workspace")
     for slot in ("cols", "rows"):
-        conv_module._scratch((1 << 17,), dtype, slot)[...] = np.nan
+        workspace.scratch((1 << 17,), dtype, slot)[...] = np.nan
     check_conv(case, dtype, bias, data)
 
 
-def check_conv(case, dtype, bias, data):
+def check_conv(case, dtype, bias, data, forward=K.conv2d_forward, backward=K.conv2d_backward):
     x_shape, w_shape, args = case
     x, w = draw(data, x_shape, dtype), draw(data, w_shape, dtype)
     b = draw(data, w_shape[:1], dtype) if bias else None
-    y = K.conv2d_forward(x, w, b, **args)
-    close(y, R.conv2d_forward(x, w, b, **args), dtype)
+    args = [args[name] for name in ("stride", "padding", "dilation", "groups")]
+    y = forward(x, w, b, *args)
+    close(y, R.conv2d_forward(x, w, b, *args), dtype)
     gy = draw(data, y.shape, dtype)
     needs = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans()), label="needs")
-    got = K.conv2d_backward(x, w, gy, **args, needs=needs)
-    want = R.conv2d_backward(x, w, gy, **args, needs=needs)
+    got = backward(x, w, gy, *args, needs=needs)
+    want = R.conv2d_backward(x, w, gy, *args, needs=needs)
     for g, r, need in zip(got, want, needs):
         assert (g is None) == (not need)
         if need:
@@ -201,3 +198,49 @@ def test_missing_extension_falls_back_to_reference_with_one_warning(monkeypatch)
         monkeypatch.undo()
         sys.modules["gradlite._kernels"] = K
         sys.modules["gradlite"]._kernels = K
+
+
+@pytest.mark.parametrize("flags", [[], ["-DGL_PLAIN_LOOPS"]], ids=["vector", "plain"])
+def test_conv_tiles_header_every_copy_this_cpu_runs(tmp_path, flags):
+    """conv_tiles.h compiled on its own (tests/conv_tiles_check.c), each copy of the
+    register tiles the CPU can run forced in turn and checked against plain sums."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        pytest.skip("no C compiler")
+    root = Path(__file__).resolve().parents[1]
+    exe = tmp_path / "conv_tiles_check"
+    subprocess.run([cc, "-O2", *flags, "-I", str(root / "gradlite" / "_kernels"),
+                    str(root / "tests" / "conv_tiles_check.c"), "-o", str(exe), "-lm"],
+                   check=True)
+    names = set()
+    for limit in ("", "avx2", "sse2", "plain"):
+        out = subprocess.run([str(exe), limit], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+        names.add(out.stdout.split()[0])
+    assert "plain" in names and (flags or len(names) >= 2)
+
+
+@pytest.mark.parametrize("limit", ["plain", "sse2", "avx2", ""])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_conv_with_each_copy_of_the_tiles_matches_reference(limit, dtype):
+    """Each copy has its own tile length and vector width, which the direct kernels'
+    layout (rounding, overrun, weight-gradient partial sums) follows at run time."""
+    direct = pytest.importorskip("gradlite._kernels._direct")
+    conv = pytest.importorskip("gradlite._kernels._conv")
+    rng = np.random.default_rng(0)
+    try:
+        direct.select_tiles(limit)
+        for x_shape, w_shape, args in [((2, 3, 11, 9), (5, 3, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),
+                                       ((2, 4, 9, 10), (6, 2, 3, 2), ((2, 3), (1, 0), (2, 1), 2))]:
+            x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+            y = conv.forward_with("direct", x, w, None, *args)
+            close(y, R.conv2d_forward(x, w, None, *args), dtype)
+            gy = rng.standard_normal(y.shape).astype(dtype)
+            for got, want in zip(conv.backward_with("direct", x, w, gy, *args),
+                                 R.conv2d_backward(x, w, gy, *args)):
+                close(got, want, dtype)
+    finally:
+        assert direct.select_tiles("") == direct.TILES

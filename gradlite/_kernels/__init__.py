@@ -15,9 +15,12 @@ warning. Both expose exactly these functions:
     adaptive_avg_pool2d_backward(grad_y, x_shape) -> gx
 
 ``stride``, ``padding``, ``dilation``, ``kernel`` and ``output_size`` are (h, w)
-pairs of ints and arguments are assumed valid: ``gradlite.nn._conv`` checks user
-input and turns ints into pairs. ``needs`` flags which of (gx, gw, gb) to compute;
-the others come back as None. ``argmax`` holds flat ``h * W + w`` indices (int64).
+pairs of ints (the nn layer turns a user's ints into pairs and words its errors in the
+user's terms). Every function checks its sizes and dtypes itself (``_checks``): a bad
+size or a dtype other than float32/float64 is a ValueError or TypeError naming the
+function, never a crash. ``needs`` flags which of (gx, gw, gb) to compute; the others
+come back as None. ``argmax`` holds flat ``h * W + w`` indices within one plane (int32
+compiled, int64 reference; either backward takes either).
 """
 import warnings
 
