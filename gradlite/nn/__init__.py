@@ -15,3 +15,12 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
            "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "MSELoss",
            "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "MultiMarginLoss"]
+# Sequence models (issue 19): embeddings, normalisation, recurrent layers, attention.
+from .attention import MultiheadAttention  # noqa: E402
+from .embedding import Embedding  # noqa: E402
+from .normalization import GroupNorm, LayerNorm  # noqa: E402
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: E402
+
+__all__ += ["Embedding", "LayerNorm", "GroupNorm", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
+            "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]

@@ -174,3 +174,4 @@ def _update_running(running, batch_value, momentum):
     with autograd.no_grad():
         array *= 1 - momentum
         array += momentum * batch_value.reshape(array.shape).astype(array.dtype, copy=False)
+from ._functional_seq import *  # noqa: E402,F401,F403  (embedding, layer_norm, attention, ...)
