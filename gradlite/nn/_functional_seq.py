@@ -8,12 +8,15 @@ import numpy as np
 
 from .. import autograd
 from ..ops.attention import Attention
+from ..ops.conv_transpose import ConvTranspose2d
 from ..ops.embedding import Embedding, renormalize_rows_
 from ..ops.norm import GroupNorm, LayerNorm
+from ..ops.upsample import interpolation_matrix
 from ..random import default_generator
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["embedding", "layer_norm", "group_norm", "scaled_dot_product_attention"]
+__all__ = ["embedding", "layer_norm", "group_norm", "scaled_dot_product_attention", "conv1d",
+           "conv_transpose1d", "conv_transpose2d", "interpolate"]
 
 
 def _shape(t):
@@ -160,3 +163,170 @@ def attention_with_weights(query, key, value, mask, dropout_p):
     if drop is not None:
         p = p * drop
     return p @ value, p
+
+
+# --------------------------------------------------------------------------- convolution
+def _single(fn, name, value, minimum):
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{fn}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _pair(fn, name, value, minimum):
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum for v in pair):
+        raise ValueError(f"{fn}: {name} must be an int or a pair of ints >= {minimum}, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _batched(fn, input, dims):
+    """(input with a batch dim, whether one was added) for (N, C, *spatial) or (C, *spatial)."""
+    if input.ndim == dims + 1:
+        return input.unsqueeze(0), True
+    if input.ndim != dims + 2:
+        raise ValueError(f"{fn}: expected a {dims + 1}-d (unbatched) or {dims + 2}-d input, "
+                         f"got shape {_shape(input)}")
+    return input, False
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d cross-correlation of ``input`` (N, C, L) (or (C, L)) with ``weight``
+    (O, C/groups, K): conv2d on a height-1 image. ``padding`` may be an int, 'valid'
+    (0) or 'same' (output length L, stride 1; an odd total goes to the right)."""
+    from .functional import conv2d
+    fn = "conv1d"
+    input, added = _batched(fn, input, 1)
+    if weight.ndim != 3:
+        raise ValueError(f"{fn}: weight must be 3-d (out_channels, in_channels/groups, "
+                         f"kernel), got shape {_shape(weight)}")
+    stride, dilation = _single(fn, "stride", stride, 1), _single(fn, "dilation", dilation, 1)
+    if padding == "valid":
+        padding = 0
+    elif padding == "same":
+        if stride != 1:
+            raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions")
+        total = dilation * (weight.shape[2] - 1)
+        input = pad_last(input, total // 2, total - total // 2)
+        padding = 0
+    padding = _single(fn, "padding", padding, 0)
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding),
+                 (1, dilation), groups).squeeze(2)
+    return out.squeeze(0) if added else out
+
+
+def pad_last(input, before, after):
+    from ..functions import pad
+    return pad(input, (before, after)) if before or after else input
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-d convolution of ``input`` (N, C_in, H, W) (or unbatched) with ``weight``
+    (C_in, C_out/groups, KH, KW): the adjoint of conv2d with the same arguments (see
+    :mod:`gradlite.ops.conv_transpose`). Output height (H - 1) S - 2P + D (KH - 1) +
+    output_padding + 1, width likewise."""
+    fn = "conv_transpose2d"
+    input, added = _batched(fn, input, 2)
+    if weight.ndim != 4:
+        raise ValueError(f"{fn}: weight must be 4-d (in_channels, out_channels/groups, KH, KW), "
+                         f"got shape {_shape(weight)}")
+    stride, padding = _pair(fn, "stride", stride, 1), _pair(fn, "padding", padding, 0)
+    dilation = _pair(fn, "dilation", dilation, 1)
+    output_padding = _pair(fn, "output_padding", output_padding, 0)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    N, C, H, W = input.shape
+    if weight.shape[0] != C or C % groups:
+        raise ValueError(f"{fn}: weight of shape {_shape(weight)} expects {weight.shape[0]} "
+                         f"input channels (divisible by groups={groups}), but the input of "
+                         f"shape {_shape(input)} has {C}")
+    out_channels = weight.shape[1] * groups
+    if bias is not None and _shape(bias) != (out_channels,):
+        raise ValueError(f"{fn}: bias must have shape ({out_channels},), got {_shape(bias)}")
+    for a in range(2):
+        if output_padding[a] >= max(stride[a], dilation[a]):
+            raise ValueError(f"{fn}: output_padding {output_padding} must be smaller than "
+                             f"either stride {stride} or dilation {dilation}")
+    size = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
+            zip((H, W), stride, padding, dilation, weight.shape[2:], output_padding)]
+    if min(size) < 1:
+        raise ValueError(f"{fn}: the output size {tuple(size)} for input shape {_shape(input)} "
+                         f"is too small (padding {padding} too large)")
+    dtypes = {str(t.dtype) for t in (input, weight, bias) if t is not None}
+    if len(dtypes) > 1:
+        raise ValueError(f"{fn}: input, weight and bias must share a dtype, got {sorted(dtypes)}")
+    out = ConvTranspose2d.apply(input, weight, bias, stride, padding, dilation, int(groups),
+                                (N, out_channels, *size))
+    return out.squeeze(0) if added else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-d convolution: conv_transpose2d on a height-1 image; ``input`` (N, C_in, L),
+    ``weight`` (C_in, C_out/groups, K)."""
+    fn = "conv_transpose1d"
+    input, added = _batched(fn, input, 1)
+    if weight.ndim != 3:
+        raise ValueError(f"{fn}: weight must be 3-d (in_channels, out_channels/groups, "
+                         f"kernel), got shape {_shape(weight)}")
+    stride, padding = _single(fn, "stride", stride, 1), _single(fn, "padding", padding, 0)
+    output_padding = _single(fn, "output_padding", output_padding, 0)
+    dilation = _single(fn, "dilation", dilation, 1)
+    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride),
+                           (0, padding), (0, output_padding), groups, (1, dilation))
+    out = out.squeeze(2)
+    return out.squeeze(0) if added else out
+
+
+# --------------------------------------------------------------------------- interpolate
+_INTERPOLATION_DIMS = {"nearest": (1, 2), "linear": (1,), "bilinear": (2,)}
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of ``input`` (N, C, L) or (N, C, H, W) to ``size`` or by
+    ``scale_factor``. Modes 'nearest' (3-d or 4-d input), 'linear' (3-d), 'bilinear' (4-d),
+    with ``align_corners`` for the linear ones. Each axis is multiplied by its
+    interpolation matrix (:mod:`gradlite.ops.upsample`), so the gradient is the
+    transposed matrices' product."""
+    fn = "interpolate"
+    if mode not in _INTERPOLATION_DIMS:
+        raise NotImplementedError(f"{fn}: mode {mode!r} is not supported (choose 'nearest', "
+                                  "'linear' or 'bilinear')")
+    dims = input.ndim - 2
+    if dims not in _INTERPOLATION_DIMS[mode]:
+        raise ValueError(f"{fn}: mode {mode!r} expects a "
+                         f"{' or '.join(str(d + 2) for d in _INTERPOLATION_DIMS[mode])}-d "
+                         f"input, got shape {_shape(input)}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError(f"{fn}: align_corners option can only be set with the interpolating "
+                         "modes: linear | bilinear")
+    if antialias:
+        raise NotImplementedError(f"{fn}: antialias is not supported")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{fn}: give exactly one of size and scale_factor")
+    in_sizes = _shape(input)[2:]
+    if size is not None:
+        sizes = (size,) * dims if isinstance(size, (int, np.integer)) else tuple(size)
+        scales = [n / m for n, m in zip(in_sizes, sizes)]
+    else:
+        factors = ((scale_factor,) * dims if isinstance(scale_factor, (int, float))
+                   else tuple(scale_factor))
+        sizes = tuple(int(math.floor(n * f)) for n, f in zip(in_sizes, factors))
+        scales = [n / m if recompute_scale_factor else 1 / f
+                  for n, m, f in zip(in_sizes, sizes, factors)]
+    if len(sizes) != dims or min(sizes) < 1:
+        raise ValueError(f"{fn}: the output size {sizes} does not fit input shape "
+                         f"{_shape(input)}")
+    out = input
+    for axis, (n, m, scale) in enumerate(zip(in_sizes, sizes, scales)):
+        if n == m and (scale == 1 or align_corners):        # the identity
+            continue
+        matrix = as_tensor(interpolation_matrix(n, m, mode, bool(align_corners), scale,
+                                                input.dtype))
+        moved = out.transpose(2 + axis, out.ndim - 1)      # the axis to resize goes last
+        out = (moved @ matrix.mT).transpose(2 + axis, out.ndim - 1)
+    return out
