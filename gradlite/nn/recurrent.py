@@ -11,11 +11,9 @@ has the cell and its backpropagation through time).
 import math
 import warnings
 
-import numpy as np
-
 from .. import functions
 from ..ops import recurrent as ops
-from ..tensor import Tensor, zeros
+from ..tensor import zeros
 from . import functional as F
 from . import init
 from .module import Module
