@@ -50,6 +50,16 @@ def _sigmoid_(a):
     return a
 
 
+def _lstm_gate_scales(H, dtype):
+    """(scale, shift) such that every LSTM gate is scale * tanh(scale * a) + shift:
+    sigmoid(a) = tanh(a/2)/2 + 1/2 for i, f, o and tanh(a) itself for g, so all four
+    gates take four whole-row operations."""
+    scale = np.full(4 * H, 0.5, dtype)
+    shift = np.full(4 * H, 0.5, dtype)
+    scale[2 * H:3 * H], shift[2 * H:3 * H] = 1, 0
+    return scale, shift
+
+
 def _layer_grads(ctx, x, w_ih, d_pre_x, h_prev, d_pre_h):
     """Gradients of x, w_ih, w_hh, b_ih, b_hh from the pre-activation gradients of every
     step (time in run order): d_pre_x of x_t W_ih^T + b_ih, d_pre_h of h_(t-1) W_hh^T + b_hh."""
@@ -90,15 +100,18 @@ class LSTMLayer(Function):
         tanh_c = np.empty((T, B, H), x.dtype)
         h[0], c[0] = h0, c0
         w_hh_t = w_hh.T
+        recurrent, input_gate = np.empty((B, 4 * H), x.dtype), np.empty((B, H), x.dtype)
+        scale, shift = _lstm_gate_scales(H, x.dtype)
         for t in range(T):
             a = pre[t]                       # becomes the gate activations i, f, g, o
-            a += h[t] @ w_hh_t
-            _sigmoid_(a[:, :2 * H])
-            np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            _sigmoid_(a[:, 3 * H:])
+            a += np.matmul(h[t], w_hh_t, out=recurrent)
+            a *= scale
+            np.tanh(a, out=a)
+            a *= scale
+            a += shift
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             np.multiply(f, c[t], out=c[t + 1])
-            c[t + 1] += i * g
+            c[t + 1] += np.multiply(i, g, out=input_gate)
             np.tanh(c[t + 1], out=tanh_c[t])
             np.multiply(o, tanh_c[t], out=h[t + 1])
         ctx.gates, ctx.h, ctx.c, ctx.tanh_c = pre, h, c, tanh_c
@@ -112,23 +125,29 @@ class LSTMLayer(Function):
                                    ctx.needs_input_grad[:7], grad) + (None,)
         w_hh = w_hh.data
         T, B, H = ctx.tanh_c.shape
+        gates, tanh_c = ctx.gates.reshape(T, B, 4, H), ctx.tanh_c
+        # The factors that do not depend on the backward recursion, for all steps at once:
+        # da_k = (upstream) * partner_k * gate_k', with the gate derivatives
+        # sigmoid' = y (1 - y), tanh' = 1 - y^2, i.e. scale^2 - (y - shift)^2 for both.
+        scale, shift = (v.reshape(4, H) for v in _lstm_gate_scales(H, x.dtype))
+        local = scale * scale - (gates - shift) ** 2
+        local[:, :, 0] *= gates[:, :, 2]                  # da_i = dc * g * i'
+        local[:, :, 1] *= ctx.c[:T]                       # da_f = dc * c_(t-1) * f'
+        local[:, :, 2] *= gates[:, :, 0]                  # da_g = dc * i * g'
+        local[:, :, 3] *= tanh_c                          # da_o = dh * tanh(c_t) * o'
+        dc_per_dh = gates[:, :, 3] * (1 - tanh_c * tanh_c)  # dc_t/dh_t = o (1 - tanh(c_t)^2)
         g_h = _time_order(grad.data[:T], ctx.reverse)
         dc = grad.data[T].copy()
         dh = np.zeros((B, H), x.dtype)
-        d_pre = np.empty((T, B, 4 * H), x.dtype)
+        d_pre = np.empty((T, B, 4, H), x.dtype)
         for t in reversed(range(T)):
-            a = ctx.gates[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tanh_c = ctx.tanh_c[t]
             dh += g_h[t]
-            dc += dh * o * (1 - tanh_c * tanh_c)
-            d = d_pre[t]
-            np.multiply(dc * g, i * (1 - i), out=d[:, :H])
-            np.multiply(dc * ctx.c[t], f * (1 - f), out=d[:, H:2 * H])
-            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
-            np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
-            dc *= f
-            dh = d @ w_hh
+            dc += dh * dc_per_dh[t]
+            np.multiply(local[t, :, :3], dc[:, None], out=d_pre[t, :, :3])
+            np.multiply(local[t, :, 3], dh, out=d_pre[t, :, 3])
+            dc *= gates[t, :, 1]
+            dh = d_pre[t].reshape(B, 4 * H) @ w_hh
+        d_pre = d_pre.reshape(T, B, 4 * H)
         x_grad, w_ih_grad, w_hh_grad, b_ih_grad, b_hh_grad = _layer_grads(
             ctx, x.data, w_ih.data, d_pre, ctx.h[:T], d_pre)
         return ctx.needed(x_grad, lambda: dh, lambda: dc, w_ih_grad, w_hh_grad, b_ih_grad,
