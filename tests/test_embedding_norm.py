@@ -147,7 +147,7 @@ def test_layer_norm_gradcheck_and_composite(lead, tail, affine, seed):
     params = [leaf(array(*tail, seed=seed + 1)), leaf(array(*tail, seed=seed + 2))] if affine \
         else [None, None]
     inputs = [x] + [p for p in params if p is not None]
-    fused = lambda x, w=None, b=None: norm.LayerNorm.apply(x, w, b, len(tail), 1e-5)  # noqa
+    fused = lambda x, w=None, b=None: norm.LayerNormalization.apply(x, w, b, len(tail), 1e-5)  # noqa
     np.testing.assert_allclose(fused(*inputs).data,
                                norm.layer_norm_composite(x, *params, len(tail), 1e-5).data,
                                rtol=1e-12, atol=1e-12)
@@ -162,7 +162,7 @@ def test_group_norm_gradcheck_and_composite(n, groups, per_group, spatial, seed)
     channels = groups * per_group
     x = leaf(array(n, channels, *spatial, seed=seed))
     w, b = leaf(array(channels, seed=seed + 1)), leaf(array(channels, seed=seed + 2))
-    fused = lambda x, w, b: norm.GroupNorm.apply(x, w, b, groups, 1e-5)  # noqa: E731
+    fused = lambda x, w, b: norm.GroupNormalization.apply(x, w, b, groups, 1e-5)  # noqa: E731
     np.testing.assert_allclose(fused(x, w, b).data,
                                norm.group_norm_composite(x, w, b, groups, 1e-5).data,
                                rtol=1e-12, atol=1e-12)

@@ -8,12 +8,12 @@ import numpy as np
 
 from .. import autograd
 from ..ops.attention import Attention
-from ..ops.conv_transpose import ConvTranspose2d
-from ..ops.embedding import Embedding, renormalize_rows_
-from ..ops.norm import GroupNorm, LayerNorm
+from ..ops.conv_transpose import TransposedConvolution
+from ..ops.embedding import EmbeddingLookup, renormalize_rows_
+from ..ops.norm import GroupNormalization, LayerNormalization
 from ..ops.upsample import interpolation_matrix
 from ..random import default_generator
-from ..tensor import Tensor, as_tensor
+from .. import Tensor, as_tensor
 
 __all__ = ["embedding", "layer_norm", "group_norm", "scaled_dot_product_attention", "conv1d",
            "conv_transpose1d", "conv_transpose2d", "interpolate"]
@@ -52,7 +52,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None:
         with autograd.no_grad():
             renormalize_rows_(weight.data, ids, max_norm, norm_type)
-    return Embedding.apply(weight, ids, padding_idx)
+    return EmbeddingLookup.apply(weight, ids, padding_idx)
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -68,7 +68,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and _shape(t) != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape} "
                              f"(normalized_shape), got {_shape(t)}")
-    return LayerNorm.apply(input, weight, bias, len(shape), eps)
+    return LayerNormalization.apply(input, weight, bias, len(shape), eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -84,7 +84,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and _shape(t) != (channels,):
             raise ValueError(f"group_norm: {name} must have shape ({channels},), got {_shape(t)}")
-    return GroupNorm.apply(input, weight, bias, int(num_groups), eps)
+    return GroupNormalization.apply(input, weight, bias, int(num_groups), eps)
 
 
 # --------------------------------------------------------------------------- attention
@@ -258,7 +258,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     dtypes = {str(t.dtype) for t in (input, weight, bias) if t is not None}
     if len(dtypes) > 1:
         raise ValueError(f"{fn}: input, weight and bias must share a dtype, got {sorted(dtypes)}")
-    out = ConvTranspose2d.apply(input, weight, bias, stride, padding, dilation, int(groups),
+    out = TransposedConvolution.apply(input, weight, bias, stride, padding, dilation, int(groups),
                                 (N, out_channels, *size))
     return out.squeeze(0) if added else out
 

@@ -1,7 +1,7 @@
 """nn.MultiheadAttention (PyTorch's parameters, masks and return values)."""
 import numpy as np
 
-from ..tensor import Tensor, zeros
+from .. import Tensor, zeros
 from . import _functional_seq as seq
 from . import init
 from .functional import linear

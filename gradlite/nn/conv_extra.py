@@ -1,5 +1,5 @@
 """Conv1d, ConvTranspose1d, ConvTranspose2d and Upsample (PyTorch's API and layouts)."""
-from ..tensor import zeros
+from .. import zeros
 from . import _functional_seq as F
 from .layers import _reset_affine
 from .module import Module

@@ -1,5 +1,5 @@
 """nn.Embedding: a learned lookup table of vectors."""
-from ..tensor import zeros
+from .. import zeros
 from . import _functional_seq as F
 from . import init
 from .module import Module

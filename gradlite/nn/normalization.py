@@ -1,5 +1,5 @@
 """nn.LayerNorm and nn.GroupNorm (the math is in ``gradlite.ops.norm``)."""
-from ..tensor import ones, zeros
+from .. import ones, zeros
 from . import _functional_seq as F
 from .module import Module
 from .parameter import Parameter

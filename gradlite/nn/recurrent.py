@@ -13,7 +13,7 @@ import warnings
 
 from .. import functions
 from ..ops import recurrent as ops
-from ..tensor import zeros
+from .. import zeros
 from . import functional as F
 from . import init
 from .module import Module

@@ -1,7 +1,7 @@
 """Transposed convolution on the convolution kernels.
 
 A convolution y = conv(x, w) is linear in x; its adjoint (the map behind dL/dx) is
-the transposed convolution. So ConvTranspose2d runs the three conv kernels in
+the transposed convolution. So TransposedConvolution runs the three conv kernels in
 swapped roles: with the same stride S, padding P, dilation D and groups,
 
     forward:    y      = conv_input_grad(w, x)     (x plays the conv's output gradient)
@@ -21,7 +21,7 @@ from ..autograd import Function, is_grad_enabled
 from .composite import composite_grads
 
 
-class ConvTranspose2d(Function):
+class TransposedConvolution(Function):
     """y = the transposed convolution of x with w, plus b; see the module docstring."""
 
     @staticmethod

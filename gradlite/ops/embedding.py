@@ -5,7 +5,7 @@ from ..autograd import Function
 from .shape import IndexAdd
 
 
-class Embedding(Function):
+class EmbeddingLookup(Function):
     """y[..., :] = W[idx[...], :]   for an integer array idx and a table W (num, dim).
 
     Each output row is a copy of one table row, so dL/dW[k] is the sum of the

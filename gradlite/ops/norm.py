@@ -35,7 +35,7 @@ def standardize_backward(x_hat, rstd, g_hat):
     return rstd * (g_hat - mean_g - x_hat * mean_gx)
 
 
-class LayerNorm(Function):
+class LayerNormalization(Function):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics over the last ``ndim`` dims
     (w and b have those dims' shape, or are None). Gradients: see the module docstring."""
 
@@ -78,7 +78,7 @@ def layer_norm_composite(x, weight, bias, ndim, eps):
     return y if bias is None else y + bias
 
 
-class GroupNorm(Function):
+class GroupNormalization(Function):
     """y[n, c, ...] = x_hat[n, c, ...] * w[c] + b[c], where x is standardised over each of
     ``groups`` groups of consecutive channels of each sample (with all their positions).
     Gradients: see the module docstring (w, b shared by the positions of a channel)."""
