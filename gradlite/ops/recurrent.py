@@ -125,29 +125,23 @@ class LSTMLayer(Function):
                                    ctx.needs_input_grad[:7], grad) + (None,)
         w_hh = w_hh.data
         T, B, H = ctx.tanh_c.shape
-        gates, tanh_c = ctx.gates.reshape(T, B, 4, H), ctx.tanh_c
-        # The factors that do not depend on the backward recursion, for all steps at once:
-        # da_k = (upstream) * partner_k * gate_k', with the gate derivatives
-        # sigmoid' = y (1 - y), tanh' = 1 - y^2, i.e. scale^2 - (y - shift)^2 for both.
-        scale, shift = (v.reshape(4, H) for v in _lstm_gate_scales(H, x.dtype))
-        local = scale * scale - (gates - shift) ** 2
-        local[:, :, 0] *= gates[:, :, 2]                  # da_i = dc * g * i'
-        local[:, :, 1] *= ctx.c[:T]                       # da_f = dc * c_(t-1) * f'
-        local[:, :, 2] *= gates[:, :, 0]                  # da_g = dc * i * g'
-        local[:, :, 3] *= tanh_c                          # da_o = dh * tanh(c_t) * o'
-        dc_per_dh = gates[:, :, 3] * (1 - tanh_c * tanh_c)  # dc_t/dh_t = o (1 - tanh(c_t)^2)
         g_h = _time_order(grad.data[:T], ctx.reverse)
         dc = grad.data[T].copy()
         dh = np.zeros((B, H), x.dtype)
-        d_pre = np.empty((T, B, 4, H), x.dtype)
+        d_pre = np.empty((T, B, 4 * H), x.dtype)
         for t in reversed(range(T)):
+            a = ctx.gates[t]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            tanh_c = ctx.tanh_c[t]
             dh += g_h[t]
-            dc += dh * dc_per_dh[t]
-            np.multiply(local[t, :, :3], dc[:, None], out=d_pre[t, :, :3])
-            np.multiply(local[t, :, 3], dh, out=d_pre[t, :, 3])
-            dc *= gates[t, :, 1]
-            dh = d_pre[t].reshape(B, 4 * H) @ w_hh
-        d_pre = d_pre.reshape(T, B, 4 * H)
+            dc += dh * o * (1 - tanh_c * tanh_c)
+            d = d_pre[t]
+            np.multiply(dc * g, i * (1 - i), out=d[:, :H])
+            np.multiply(dc * ctx.c[t], f * (1 - f), out=d[:, H:2 * H])
+            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
+            np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
+            dc *= f
+            dh = d @ w_hh
         x_grad, w_ih_grad, w_hh_grad, b_ih_grad, b_hh_grad = _layer_grads(
             ctx, x.data, w_ih.data, d_pre, ctx.h[:T], d_pre)
         return ctx.needed(x_grad, lambda: dh, lambda: dc, w_ih_grad, w_hh_grad, b_ih_grad,
