@@ -402,12 +402,12 @@ def _run_hooks(hooks, grad):
         result = hook(grad)
         if result is None:
             continue
-        name = getattr(hook, "__name__", type(hook).__name__)
+        name = getattr(hook, "__qualname__", repr(hook))
         if not isinstance(result, _Tensor):
-            raise TypeError(f"hook {name!r} returned {type(result).__name__}; a tensor hook "
-                            "must return a Tensor or None")
+            raise TypeError(f"hook {name} returned a {type(result).__name__}; a tensor hook "
+                            "must return a Tensor (the new gradient) or None")
         if tuple(result.shape) != tuple(grad.shape):
-            raise RuntimeError(f"hook {name!r} returned a gradient of shape "
+            raise RuntimeError(f"hook {name} returned a gradient of shape "
                                f"{tuple(result.shape)}, expected {tuple(grad.shape)}")
         grad = result
     return grad

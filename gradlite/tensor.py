@@ -523,7 +523,7 @@ class Tensor:
     def std(self, dim=None, correction=1, keepdim=False, unbiased=None):
         """sqrt(var); where var is exactly 0 the gradient is 0 (as PyTorch), not
         0 * d sqrt(v)/dv at v = 0 = 0 * inf = nan."""
-        var = self.var(dim, correction, keepdim, unbiased)
+        var = self.var(normalize_dims(dim, self.ndim, "std"), correction, keepdim, unbiased)
         spread = var.data != 0
         return var.where(spread, 1.0).sqrt().where(spread, 0.0)
 
@@ -671,13 +671,13 @@ class Tensor:
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
         """Zeros of ``size`` with this tensor's dtype (unless ``dtype`` is given)."""
-        return self.new_full(shape_arg(size), 0, dtype, requires_grad)
+        return self.new_full(shape_arg("new_zeros", size), 0, dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False):
-        return self.new_full(shape_arg(size), 1, dtype, requires_grad)
+        return self.new_full(shape_arg("new_ones", size), 1, dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
-        array = np.full(shape_arg((size,)), fill_value, np.dtype(dtype or self.dtype))
+        array = np.full(shape_arg("new_full", (size,)), fill_value, np.dtype(dtype or self.dtype))
         return Tensor(array, requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
@@ -702,7 +702,7 @@ class Tensor:
 
     def flip(self, *dims):
         """The elements in reverse order along ``dims``."""
-        axes = normalize_dims(shape_arg(dims), self.ndim, "flip")
+        axes = normalize_dims(shape_arg("flip", dims, "dims"), self.ndim, "flip")
         return self[tuple(slice(None, None, -1) if d in axes else slice(None)
                           for d in range(self.ndim))]
 
@@ -737,7 +737,7 @@ class Tensor:
     def repeat(self, *sizes):
         """Tile: ``x.repeat(2, 3)`` stacks 2 x 3 copies (as ``numpy.tile``); gradients of
         the copies add up."""
-        sizes = shape_arg(sizes)
+        sizes = shape_arg("repeat", sizes, "sizes")
         if len(sizes) < self.ndim:
             raise ValueError(f"repeat: number of repeat dims {len(sizes)} can not be smaller "
                              f"than the number of tensor dims {self.ndim}")

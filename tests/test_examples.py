@@ -173,3 +173,17 @@ def test_internals_code_blocks_run(capsys):
         exec(compile(block, f"docs/internals.md block {number}", "exec"), {"__name__": "internals"})
     out = capsys.readouterr().out
     assert "-4.0 -4.0 3.0" in out and "tensor([2., 2., 2.])" in out
+
+
+def test_char_rnn(tmp_path, capsys):
+    result, out = run_example("char_rnn", ["--quick"], tmp_path, capsys)
+    assert result["loss"] < result["first_loss"] - 0.5      # learning, from ~log(36) = 3.6
+    assert result["sample"].startswith("Shall I") and len(result["sample"]) == 167
+    assert "final loss" in out and (tmp_path / "char_rnn.txt").is_file()
+
+
+def test_tiny_transformer(tmp_path, capsys):
+    result, out = run_example("tiny_transformer", ["--quick"], tmp_path, capsys)
+    assert result["loss"] < result["first_loss"]
+    assert result["digit_accuracy"] > 0.3                  # chance is 0.1
+    assert "digit accuracy" in out and (tmp_path / "tiny_transformer.txt").is_file()

@@ -21,3 +21,15 @@ __all__ = ["functional", "init", "Module", "Parameter", "Sequential", "ModuleLis
 from . import utils  # noqa: E402  (nn.utils.clip_grad_norm_, ...)
 from .activations_extra import Dropout2d, SiLU  # noqa: E402
 __all__ += ["utils", "SiLU", "Dropout2d"]
+
+# Sequence models (issue 19): embeddings, normalisation, recurrent layers, attention.
+from .attention import MultiheadAttention  # noqa: E402
+from .conv_extra import Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample  # noqa: E402
+from .embedding import Embedding  # noqa: E402
+from .normalization import GroupNorm, LayerNorm  # noqa: E402
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
+from .transformer import TransformerEncoder, TransformerEncoderLayer  # noqa: E402
+
+__all__ += ["Embedding", "LayerNorm", "GroupNorm", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
+            "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+            "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "Upsample"]

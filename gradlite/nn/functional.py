@@ -176,3 +176,4 @@ def _update_running(running, batch_value, momentum):
 
 from ..functions_extra import one_hot  # noqa: E402,F401  (F.one_hot; issue 17)
 from .activations_extra import dropout2d, silu  # noqa: E402,F401  (issue 17)
+from ._functional_seq import *  # noqa: E402,F401,F403  (embedding, layer_norm, attention, ...)
