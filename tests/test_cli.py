@@ -256,7 +256,8 @@ def test_python_m_gradlite_trains_and_reports_errors(tmp_path):
     assert "test accuracy" in done.stdout and (tmp_path / "run" / "model.npz").is_file()
     failed = gradlite_command("evaluate", "missing.npz", cwd=tmp_path)
     assert failed.returncode == 1
-    assert failed.stderr == "gradlite: error: checkpoint missing.npz not found\n"
+    # An uncompiled checkout (CI tests the installed package) also warns once about that.
+    assert failed.stderr.splitlines()[-1] == "gradlite: error: checkpoint missing.npz not found"
 
 
 
