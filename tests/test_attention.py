@@ -10,27 +10,7 @@ import gradlite.nn as nn
 import gradlite.nn.functional as F
 from gradlite import gradcheck, gradgradcheck
 from gradlite.ops.attention import Attention, attention_composite
-
-TOLERANCES = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=1e-4, atol=2e-5)}
-
-
-def array(*shape, seed=0, dtype=np.float64):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def leaf(a):
-    return gradlite.tensor(a, requires_grad=True)
-
-
-def load_from_torch(ours, theirs):
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-
-
-def assert_same_gradients(ours, theirs, **tol):
-    mine = dict(ours.named_parameters())
-    assert set(mine) == {name for name, _ in theirs.named_parameters()}
-    for name, p in theirs.named_parameters():
-        np.testing.assert_allclose(mine[name].grad.data, p.grad.numpy(), err_msg=name, **tol)
+from torch_twins import TOLERANCES, array, assert_same_gradients, leaf, load_from_torch
 
 
 # ----------------------------------------------------------------- scaled_dot_product_attention
