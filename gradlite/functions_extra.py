@@ -9,7 +9,7 @@ from .functions import _method_as_function
 from .random import as_generator
 from .creation import _new, as_tensor
 from .dtypes import int64
-from .tensor import Tensor
+from .tensor import Tensor, unwrap
 
 _METHODS = ("gather scatter scatter_add sort argsort topk cumsum cumprod tril triu "
             "masked_fill repeat norm bmm log2 log10 flip select numel nelement").split()
@@ -27,7 +27,7 @@ def einsum(equation, *operands):
 
 def one_hot(tensor, num_classes=-1):
     """Class indices (any shape) -> int64 one-hot vectors along a new last dim."""
-    labels = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    labels = np.asarray(unwrap(tensor))
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer tensor of class indices, got "
                         f"{labels.dtype}")
@@ -53,7 +53,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     """For each row of non-negative weights, ``num_samples`` indices drawn with
     probability proportional to the weights (without replacement: each index at most
     once, drawn in turn from the weights left)."""
-    weights = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
+    weights = np.asarray(unwrap(input), dtype=np.float64)
     if weights.ndim not in (1, 2):
         raise ValueError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {weights.shape}")
     rows = weights.reshape(-1, weights.shape[-1])

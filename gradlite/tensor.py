@@ -53,7 +53,7 @@ class Tensor:
         tensor`` (and -, *, /, **, @, comparisons) is the Tensor op; other numpy
         functions of a Tensor are refused (use the Tensor method)."""
         if method == "__call__" and out is not None:
-            return ufunc(*[x.data if isinstance(x, Tensor) else x for x in inputs], out=out,
+            return ufunc(*map(unwrap, inputs), out=out,
                          **kwargs)
         reflected = _REFLECTED.get(ufunc.__name__)
         if method == "__call__" and reflected and len(inputs) == 2 and inputs[1] is self \
@@ -710,7 +710,7 @@ class Tensor:
         """``value`` where ``mask`` (broadcast to self) is True, else self; no gradient
         flows to the filled places."""
         mask = _bool_mask(mask, self, "masked_fill")
-        value = value.data if isinstance(value, Tensor) else value
+        value = unwrap(value)
         return ops.Where.apply(mask, Tensor._make(np.asarray(value, self.dtype), False), self)
 
     def masked_fill_(self, mask, value):
@@ -903,7 +903,7 @@ TopK = namedtuple("TopK", ["values", "indices"])
 
 
 def _bool_mask(mask, x, op):
-    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    mask = np.asarray(unwrap(mask))
     if mask.dtype != np.bool_:
         raise TypeError(f"{op}: mask must be a bool tensor, got {mask.dtype}")
     try:
@@ -918,7 +918,7 @@ def _index_along(x, dim, index, op):
     """Check ``index`` for gather/scatter: an int64 tensor with x's number of dims,
     entries in range along ``dim``, no larger than x on the other dims."""
     dim = normalize_dims(dim, x.ndim, op)[0]
-    index = np.asarray(index.data if isinstance(index, Tensor) else index)
+    index = np.asarray(unwrap(index))
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
     if index.ndim != x.ndim:

@@ -14,6 +14,8 @@ from ..ops.norm import GroupNormalization, LayerNormalization
 from ..ops.upsample import interpolation_matrix
 from ..random import default_generator
 from .. import Tensor, as_tensor
+from .._args import int_arg, pair
+from ..tensor import unwrap
 
 __all__ = ["embedding", "layer_norm", "group_norm", "scaled_dot_product_attention", "conv1d",
            "conv_transpose1d", "conv_transpose2d", "interpolate"]
@@ -31,7 +33,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
     The row ``padding_idx`` gets no gradient. With ``max_norm``, the rows looked up are
     first rescaled in place to norm at most ``max_norm`` (as PyTorch does)."""
-    ids = input.data if isinstance(input, Tensor) else np.asarray(input)
+    ids = np.asarray(unwrap(input))
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: input must hold integer ids (int64), got {ids.dtype}")
     if weight.ndim != 2:
@@ -95,7 +97,7 @@ def additive_mask(mask, dtype, allowed_when_true, fn, name):
     mask is returned as it is (it may carry a gradient)."""
     if mask is None:
         return None
-    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    array = np.asarray(unwrap(mask))
     if array.dtype == bool:
         allowed = array if allowed_when_true else ~array
         return np.where(allowed, 0, -np.inf).astype(dtype)
@@ -167,19 +169,10 @@ def attention_with_weights(query, key, value, mask, dropout_p):
 
 # --------------------------------------------------------------------------- convolution
 def _single(fn, name, value, minimum):
+    """An int, or a one-element tuple of one (``(2,)``, as PyTorch's 1-d layers store it)."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    if not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{fn}: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _pair(fn, name, value, minimum):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum for v in pair):
-        raise ValueError(f"{fn}: {name} must be an int or a pair of ints >= {minimum}, "
-                         f"got {value!r}")
-    return int(pair[0]), int(pair[1])
+    return int_arg(fn, name, value, minimum)
 
 
 def _batched(fn, input, dims):
@@ -233,9 +226,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if weight.ndim != 4:
         raise ValueError(f"{fn}: weight must be 4-d (in_channels, out_channels/groups, KH, KW), "
                          f"got shape {_shape(weight)}")
-    stride, padding = _pair(fn, "stride", stride, 1), _pair(fn, "padding", padding, 0)
-    dilation = _pair(fn, "dilation", dilation, 1)
-    output_padding = _pair(fn, "output_padding", output_padding, 0)
+    stride, padding = pair(fn, "stride", stride, 1), pair(fn, "padding", padding, 0)
+    dilation = pair(fn, "dilation", dilation, 1)
+    output_padding = pair(fn, "output_padding", output_padding, 0)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
     N, C, H, W = input.shape

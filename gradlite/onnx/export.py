@@ -14,7 +14,7 @@ import tempfile
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, unwrap
 from .trace import tracing
 
 #: The opset written when ``opset_version`` is not given (torch.onnx's default too).
@@ -115,7 +115,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         raise ValueError(f"onnx.export: opset_version must be in [{MIN_OPSET}, {newest}], "
                          f"got {opset_version}")
     args = args if isinstance(args, tuple) else (args,)
-    inputs = [Tensor(np.array(a.data if isinstance(a, Tensor) else a)) for a in args]
+    inputs = [Tensor(np.array(unwrap(a))) for a in args]
     for i, t in enumerate(inputs):
         if t.dtype.kind != "f":
             raise TypeError(f"onnx.export: input {i} must be a floating-point tensor, "

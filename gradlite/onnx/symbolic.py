@@ -15,14 +15,17 @@ import math
 
 import numpy as np
 
+from .._args import pair
 
-def _pair(value):
-    return (int(value), int(value)) if np.ndim(value) == 0 else tuple(int(v) for v in value)
+
+def _hw(value):
+    """A layer's int-or-pair argument as (h, w), checked as the layer itself checks it."""
+    return pair("onnx.export", "size", value, 0)
 
 
 def _pads(padding):
     """(ph, pw) -> ONNX's [top, left, bottom, right]."""
-    ph, pw = _pair(padding)
+    ph, pw = _hw(padding)
     return [ph, pw, ph, pw]
 
 
@@ -41,27 +44,27 @@ def conv2d(g, out, input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     if isinstance(padding, str):
         g.unsupported(f"conv2d with padding={padding!r}")
     inputs = [g.name(input), g.name(weight)] + ([g.name(bias)] if bias is not None else [])
-    return g.op("Conv", inputs, kernel_shape=list(weight.shape[2:]), strides=list(_pair(stride)),
-                pads=_pads(padding), dilations=list(_pair(dilation)), group=int(groups))
+    return g.op("Conv", inputs, kernel_shape=list(weight.shape[2:]), strides=list(_hw(stride)),
+                pads=_pads(padding), dilations=list(_hw(dilation)), group=int(groups))
 
 
 def max_pool2d(g, out, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     if return_indices:
         g.unsupported("max_pool2d with return_indices=True")
-    kernel = _pair(kernel_size)
+    kernel = _hw(kernel_size)
     return g.op("MaxPool", [g.name(input)], kernel_shape=list(kernel),
-                strides=list(kernel if stride is None else _pair(stride)), pads=_pads(padding),
-                dilations=list(_pair(dilation)), ceil_mode=int(ceil_mode))
+                strides=list(kernel if stride is None else _hw(stride)), pads=_pads(padding),
+                dilations=list(_hw(dilation)), ceil_mode=int(ceil_mode))
 
 
 def avg_pool2d(g, out, input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     if divisor_override is not None:
         g.unsupported("avg_pool2d with divisor_override")
-    kernel = _pair(kernel_size)
+    kernel = _hw(kernel_size)
     return g.op("AveragePool", [g.name(input)], kernel_shape=list(kernel),
-                strides=list(kernel if stride is None else _pair(stride)), pads=_pads(padding),
+                strides=list(kernel if stride is None else _hw(stride)), pads=_pads(padding),
                 ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad))
 
 
