@@ -45,11 +45,14 @@ def _environment(defaults):
             del os.environ[name]
 
 
-# Idle OpenMP workers sleep at once (GOMP_SPINCOUNT, if set, is the user's choice). An
-# OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep too
+# Idle OpenMP workers spin for a moment before they sleep (libgomp's default, which
+# PyTorch's users get too): a training step calls many short threaded products, and a
+# worker put to sleep after each one costs more to wake than the product takes. An
+# OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep soon
 # (read when numpy loads OpenBLAS, so only when gradlite is imported first).
-_WAIT_POLICY = {} if "GOMP_SPINCOUNT" in os.environ else {"OMP_WAIT_POLICY": "PASSIVE"}
-with _environment({**_WAIT_POLICY, "OPENBLAS_THREAD_TIMEOUT": "4"}):
+_USER_WAIT_POLICY = any(name in os.environ for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+_SPIN = {} if _USER_WAIT_POLICY else {"GOMP_SPINCOUNT": os.environ.get("GRADLITE_EXP_SPIN", "300000")}
+with _environment({**_SPIN, "OPENBLAS_THREAD_TIMEOUT": "4"}):
     import numpy as np
     try:
         from ._kernels import _threads as _openmp
@@ -102,6 +105,8 @@ def _blas_thread_setter():
     setter = _symbol(library, "openblas_set_num_threads")
     if setter is not None:
         setter.argtypes = [ctypes.c_int]
+        if _openmp is not None:  # the governor sets OpenBLAS's count from then on
+            _openmp.use_blas_thread_setter(ctypes.cast(setter, ctypes.c_void_p).value)
     return setter
 
 
@@ -171,11 +176,15 @@ def get_num_threads():
 
 def _single_threaded_after_fork():
     global _forked
+    if _openmp is not None:
+        _openmp.stop_governor()  # the watcher thread was not copied into the child
     set_num_threads(1)
     _forked = True
 
 
 set_num_threads(_default_threads())
+if _openmp is not None and os.environ.get("GRADLITE_ADAPTIVE_THREADS", "1") != "0":
+    _openmp.start_governor()
 _keep_freed_blocks()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_threaded_after_fork)
