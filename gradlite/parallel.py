@@ -8,9 +8,11 @@ the very core the other pool's next loop needs. So, at import, gradlite
 * hands OpenBLAS's parallel jobs to the kernels' OpenMP workers (OpenBLAS 0.3.27+ lets
   the caller run its threads: ``openblas_set_threads_callback_function``), so there is
   one pool, whatever was imported first;
-* asks OpenMP to let idle workers sleep at once (``OMP_WAIT_POLICY=PASSIVE``, unless the
-  environment says otherwise; it takes effect because the kernels are what loads OpenMP);
-* gives both the same thread count: ``OMP_NUM_THREADS`` if set, else one per core.
+* gives both the same thread count: ``OMP_NUM_THREADS`` if set, else one per core;
+* steps that count down to one while another process keeps the cores busy, and back up
+  when they are free (the governor in ``_kernels/_threads.pyx``: a parallel loop is as
+  slow as its slowest thread, and beside a busy process one of them always waits for a
+  core). ``GRADLITE_ADAPTIVE_THREADS=0`` keeps the count fixed.
 
 ``set_num_threads(n)`` / ``get_num_threads()`` change and read that count, as in PyTorch.
 
@@ -45,14 +47,13 @@ def _environment(defaults):
             del os.environ[name]
 
 
-# Idle OpenMP workers spin for a moment before they sleep (libgomp's default, which
-# PyTorch's users get too): a training step calls many short threaded products, and a
-# worker put to sleep after each one costs more to wake than the product takes. An
-# OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep soon
-# (read when numpy loads OpenBLAS, so only when gradlite is imported first).
-_USER_WAIT_POLICY = any(name in os.environ for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
-_SPIN = {} if _USER_WAIT_POLICY else {"GOMP_SPINCOUNT": os.environ.get("GRADLITE_EXP_SPIN", "300000")}
-with _environment({**_SPIN, "OPENBLAS_THREAD_TIMEOUT": "4"}):
+# OpenMP's wait policy stays at its default: idle workers spin for a moment, then sleep
+# (what PyTorch's users get too). A training step calls many short threaded products,
+# and a worker put to sleep after each one costs more to wake than the product takes;
+# when another process wants the cores, the governor (below) steps down to one thread.
+# An OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep
+# soon (read when numpy loads OpenBLAS, so only when gradlite is imported first).
+with _environment({"OPENBLAS_THREAD_TIMEOUT": "4"}):
     import numpy as np
     try:
         from ._kernels import _threads as _openmp

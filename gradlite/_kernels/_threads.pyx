@@ -91,6 +91,11 @@ def current_threads():
     return active
 
 
+def adaptive_now():
+    """Whether the governor is adapting the thread count (its watcher runs)."""
+    return adaptive
+
+
 def use_blas_thread_setter(size_t address):
     """OpenBLAS's ``openblas_set_num_threads`` (its address), for the governor to call."""
     global blas_setter
