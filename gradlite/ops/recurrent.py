@@ -129,23 +129,35 @@ class LSTMLayer(Function):
         dc = grad.data[T].copy()
         dh = np.zeros((B, H), x.dtype)
         d_pre = np.empty((T, B, 4 * H), x.dtype)
+        cell_step = _lstm_backward_step if dc.dtype == dh.dtype == w_hh.dtype else _lstm_cell_grads
         for t in reversed(range(T)):
-            a = ctx.gates[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tanh_c = ctx.tanh_c[t]
             dh += g_h[t]
-            dc += dh * o * (1 - tanh_c * tanh_c)
-            d = d_pre[t]
-            np.multiply(dc * g, i * (1 - i), out=d[:, :H])
-            np.multiply(dc * ctx.c[t], f * (1 - f), out=d[:, H:2 * H])
-            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
-            np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
-            dc *= f
-            dh = d @ w_hh
+            cell_step(ctx.gates[t], ctx.tanh_c[t], ctx.c[t], dh, dc, d_pre[t])
+            dh = d_pre[t] @ w_hh
         x_grad, w_ih_grad, w_hh_grad, b_ih_grad, b_hh_grad = _layer_grads(
             ctx, x.data, w_ih.data, d_pre, ctx.h[:T], d_pre)
         return ctx.needed(x_grad, lambda: dh, lambda: dc, w_ih_grad, w_hh_grad, b_ih_grad,
                           b_hh_grad, lambda: None)
+
+
+def _lstm_cell_grads(gates, tanh_c, c_prev, dh, dc, d):
+    """One step of LSTMLayer's BPTT (the formulas of its docstring): writes d, the
+    gradient of the step's gate pre-activations (B, 4H), and turns dc = dL/dc_t into
+    dL/dc_(t-1). The compiled twin, ``_kernels._lstm.backward_step``, does it in one pass."""
+    H = dc.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc += dh * o * (1 - tanh_c * tanh_c)
+    np.multiply(dc * g, i * (1 - i), out=d[:, :H])
+    np.multiply(dc * c_prev, f * (1 - f), out=d[:, H:2 * H])
+    np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
+    np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
+    dc *= f
+
+
+try:
+    from .._kernels._lstm import backward_step as _lstm_backward_step
+except ImportError:  # the kernels are not compiled
+    _lstm_backward_step = _lstm_cell_grads
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):

@@ -1,0 +1,40 @@
+"""The LSTM's backward time step, fused (``lstm_cell.h``).
+
+``gradlite.ops.recurrent.LSTMLayer.backward`` calls it in its time loop when it is
+built; the numpy loop there is the specification it is tested against
+(tests/test_recurrent.py). The arrays are C-contiguous, all float32 or all float64.
+"""
+cdef extern from "lstm_cell.h" nogil:
+    void gl_lstm_backward_step_float(const float *gates, const float *tanh_c,
+                                     const float *c_prev, const float *dh, float *dc,
+                                     float *d, long B, long H)
+    void gl_lstm_backward_step_double(const double *gates, const double *tanh_c,
+                                      const double *c_prev, const double *dh, double *dc,
+                                      double *d, long B, long H)
+
+ctypedef fused real:
+    float
+    double
+
+
+def backward_step(const real[:, ::1] gates, const real[:, ::1] tanh_c,
+                  const real[:, ::1] c_prev, const real[:, ::1] dh, real[:, ::1] dc,
+                  real[:, ::1] d):
+    """d (B, 4H) = dL/d(pre-activations) of the step, from the step's gates (B, 4H),
+    tanh_c and c_prev (B, H) and dh = dL/dh_t (B, H); dc (B, H): dL/dc_t in, dL/dc_(t-1)
+    out."""
+    cdef long B = gates.shape[0], H = dc.shape[1]
+    if not (gates.shape[1] == d.shape[1] == 4 * H and d.shape[0] == B
+            and tanh_c.shape[0] == c_prev.shape[0] == dh.shape[0] == dc.shape[0] == B
+            and tanh_c.shape[1] == c_prev.shape[1] == dh.shape[1] == H):
+        raise ValueError("lstm backward_step: gates and d must be (B, 4H) and tanh_c, "
+                         "c_prev, dh, dc (B, H)")
+    if B == 0 or H == 0:
+        return
+    with nogil:
+        if real is float:
+            gl_lstm_backward_step_float(&gates[0, 0], &tanh_c[0, 0], &c_prev[0, 0],
+                                        &dh[0, 0], &dc[0, 0], &d[0, 0], B, H)
+        else:
+            gl_lstm_backward_step_double(&gates[0, 0], &tanh_c[0, 0], &c_prev[0, 0],
+                                         &dh[0, 0], &dc[0, 0], &d[0, 0], B, H)
