@@ -1,8 +1,9 @@
-"""The LSTM's backward time step, fused (``lstm_cell.h``).
+"""The LSTM's time step, fused: forward (``lstm_forward.h``, float32) and backward
+(``lstm_cell.h``, float32 or float64).
 
-``gradlite.ops.recurrent.LSTMLayer.backward`` calls it in its time loop when it is
-built; the numpy loop there is the specification it is tested against
-(tests/test_recurrent.py). The arrays are C-contiguous, all float32 or all float64.
+``gradlite.ops.recurrent.LSTMLayer`` calls them in its time loops when they are built;
+its numpy steps (``_lstm_cell``, ``_lstm_cell_grads``) are the specification they are
+tested against (tests/test_recurrent.py). The arrays are C-contiguous.
 """
 cdef extern from "lstm_cell.h" nogil:
     void gl_lstm_backward_step_float(const float *gates, const float *tanh_c,
@@ -11,6 +12,10 @@ cdef extern from "lstm_cell.h" nogil:
     void gl_lstm_backward_step_double(const double *gates, const double *tanh_c,
                                       const double *c_prev, const double *dh, double *dc,
                                       double *d, long B, long H)
+
+cdef extern from "lstm_forward.h" nogil:
+    void gl_lstm_forward_step(float *a, const float *rec, const float *c_prev, float *c,
+                              float *tanh_c, float *h, long B, long H)
 
 ctypedef fused real:
     float
@@ -38,3 +43,21 @@ def backward_step(const real[:, ::1] gates, const real[:, ::1] tanh_c,
         else:
             gl_lstm_backward_step_double(&gates[0, 0], &tanh_c[0, 0], &c_prev[0, 0],
                                          &dh[0, 0], &dc[0, 0], &d[0, 0], B, H)
+
+
+def forward_step(float[:, ::1] a, const float[:, ::1] rec, const float[:, ::1] c_prev,
+                 float[:, ::1] c, float[:, ::1] tanh_c, float[:, ::1] h):
+    """a (B, 4H): the gates' input parts (x W_ih^T + biases) in, the activated gates
+    i, f, g, o out; rec (B, 4H) = h_(t-1) W_hh^T; writes c, tanh_c and h (B, H) from
+    c_prev (B, H)."""
+    cdef long B = a.shape[0], H = c.shape[1]
+    if not (a.shape[1] == rec.shape[1] == 4 * H and rec.shape[0] == B
+            and c_prev.shape[0] == c.shape[0] == tanh_c.shape[0] == h.shape[0] == B
+            and c_prev.shape[1] == tanh_c.shape[1] == h.shape[1] == H):
+        raise ValueError("lstm forward_step: a and rec must be (B, 4H) and c_prev, c, "
+                         "tanh_c, h (B, H)")
+    if B == 0 or H == 0:
+        return
+    with nogil:
+        gl_lstm_forward_step(&a[0, 0], &rec[0, 0], &c_prev[0, 0], &c[0, 0], &tanh_c[0, 0],
+                             &h[0, 0], B, H)
