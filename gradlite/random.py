@@ -73,37 +73,35 @@ def as_generator(generator=None):
                     f"got {type(generator).__name__}")
 
 
-_GOLDEN, _MIX1, _MIX2 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
-                                                  0x94D049BB133111EB))
-
-
-def _splitmix64(counters):
-    """SplitMix64's output for each uint64 counter (numpy, wrapping arithmetic)."""
-    z = counters * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+def _hash32(x):
+    """A 32-bit integer finaliser (two xor-shift-multiply rounds, Chris Wellons'
+    "lowbias32" constants), on uint32 arrays with wrapping arithmetic."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
 
 
 def dropout_mask_array(shape, p, dtype):
     """Inverted dropout's factor: an array of ``shape`` holding 1 / (1 - p) with
     probability 1 - p and 0 otherwise, for 0 <= p < 1, drawn from the global generator.
 
-    The generator gives one seed; element i then follows from i alone (the i-th 32-bit
-    number of SplitMix64 counted from that seed, kept when >= p * 2**32), so the
-    compiled kernel (``_kernels._random``) fills the mask on every core and gives exactly
-    this function's numpy result."""
+    The generator gives a 64-bit seed (lo, hi); element i (in C order) then follows from
+    i alone: kept where hash(hash(i + lo) ^ hi) >= p * 2**32 (counting modulo 2**32). So
+    the compiled kernel (``_kernels._random``) fills the mask on every core, and gives
+    exactly this function's numpy result."""
     seed = int(_generator.integers(0, 2 ** 64, dtype=np.uint64))
+    seed_lo, seed_hi = seed & 0xFFFFFFFF, seed >> 32
     threshold = min(round(p * 2 ** 32), 2 ** 32 - 1)
     scale = np.asarray(1 / (1 - p), dtype)
     mask = np.empty(shape, dtype)
     if _fill_dropout_mask is not None and mask.dtype in (np.float32, np.float64):
-        _fill_dropout_mask(mask.reshape(-1), threshold, scale, seed)
+        _fill_dropout_mask(mask.reshape(-1), threshold, scale, seed_lo, seed_hi)
         return mask
-    pairs = (mask.size + 1) // 2
-    bits = _splitmix64(np.uint64(seed) + np.arange(1, pairs + 1, dtype=np.uint64))
-    numbers = np.stack([bits >> np.uint64(32), bits & np.uint64(0xFFFFFFFF)], 1).reshape(-1)
-    mask.reshape(-1)[...] = np.where(numbers[:mask.size] >= threshold, scale, 0)
+    index = np.arange(mask.size, dtype=np.uint64).astype(np.uint32)
+    bits = _hash32(_hash32(index + np.uint32(seed_lo)) ^ np.uint32(seed_hi))
+    mask.reshape(-1)[...] = np.where(bits >= threshold, scale, 0)
     return mask
 
 
