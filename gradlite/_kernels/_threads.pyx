@@ -8,20 +8,21 @@
   (``openblas_set_threads_callback_function``). It runs the jobs OpenBLAS split a product
   into on the kernels' OpenMP workers, so the process has one pool of threads, not two
   taking turns at spinning on each other's cores.
-* ``start_governor(adaptive)``: a watcher thread that steps the thread count down to one
-  while the cores are contended, and back up when they are free (below).
+* ``start_governor()``: a watcher thread that steps the thread count down while other
+  processes contend for the cores, and back up when they are free (below).
 
 Why a governor. A parallel loop on n threads ends when its slowest thread does. When
 another busy process shares the cores, one of the n threads is always waiting for a
 core, so every loop and every threaded product waits a time slice for it: a LeNet-5 step
 runs several times slower on two threads than on one (``docs/performance.md``). Linux
 says how long this process's threads sat runnable but waiting for a core
-(``/proc/self/task/*/schedstat``, second field): a few milliseconds a second when the
-cores are free, most of a second per second when they are not. So every ``PERIOD_NS``
-the watcher reads that total. Above ``CONTENDED_PER_MILLE`` of the period it drops to
-one thread (the loops then run at the speed of one core, which the scheduler does
-give); after a hold it tries the full count again for one period, and holds twice as
-long each time the cores are still busy (up to ``MAX_HOLD_NS``), so a long-lived
+(``/proc/self/task/*/schedstat``, second field): measured here, 0.5-6 ms per 100 ms
+when the cores are free, 60-100 ms beside one busy process. So every ``PERIOD_NS``
+the watcher reads that total. Above ``CONTENDED_PER_MILLE`` of the period it takes away
+as many threads as stood waiting on average (rounded up; on two cores beside one busy
+process that leaves one, and the loops then run at the speed of a core the scheduler
+does give); after a hold it tries the full count again for one period, and holds twice
+as long each time the cores are still busy (up to ``MAX_HOLD_NS``), so a long-lived
 neighbour costs a short probe now and then. Where schedstat cannot be read (not Linux,
 a kernel without it) the count stays fixed.
 """
@@ -134,23 +135,27 @@ cdef long long waiting_ns() noexcept nogil:
 
 
 cdef void *watch(void *started_as) noexcept nogil:
-    """Every period: contended -> one thread for a hold; hold over -> probe the full count.
-    Runs until the governor stops (or is restarted: ``started_as`` is its generation)."""
+    """Every period: contended -> fewer threads for a hold; hold over -> probe the full
+    count. Runs until the governor stops (or is restarted: ``started_as`` is its
+    generation)."""
     cdef timespec period
-    cdef long long before = waiting_ns(), after
+    cdef long long before = waiting_ns(), after, waited, others
     cdef long long hold = MIN_HOLD_NS, resume_at = 0
     cdef bint probing = False
     period.tv_sec, period.tv_nsec = 0, PERIOD_NS
     while adaptive and generation == <size_t> started_as:
         nanosleep(&period, NULL)
         after = waiting_ns()
+        waited = after - before
         if requested == 1:
             pass
-        elif active > 1 and (after - before) * 1000 > <long long> CONTENDED_PER_MILLE * PERIOD_NS:
+        elif active > 1 and waited * 1000 > <long long> CONTENDED_PER_MILLE * PERIOD_NS:
+            # on average this many of our threads stood waiting: cores others hold
+            others = (waited + PERIOD_NS - 1) // PERIOD_NS
             hold = min(2 * hold, <long long> MAX_HOLD_NS) if probing else MIN_HOLD_NS
             resume_at = now_ns() + hold
-            use_threads(1)
-        elif active > 1:
+            use_threads(max(1, active - <int> others))
+        elif active == requested:
             hold, probing = MIN_HOLD_NS, False
         elif now_ns() >= resume_at:
             use_threads(requested)
