@@ -14,10 +14,10 @@
 Why a governor. A parallel loop on n threads ends when its slowest thread does. When
 another busy process shares the cores, one of the n threads is always waiting for a
 core, so every loop and every threaded product waits a time slice for it: a LeNet-5 step
-runs several times slower on two threads than on one (``docs/performance.md``). Linux
+runs slower on two threads than on one. Linux
 says how long this process's threads sat runnable but waiting for a core
-(``/proc/self/task/*/schedstat``, second field): measured here, 0.5-6 ms per 100 ms
-when the cores are free, 60-100 ms beside one busy process. So every ``PERIOD_NS``
+(``/proc/self/task/*/schedstat``, second field): a few percent of the time when the
+cores are free, most of it beside a busy process (figures: ``docs/performance.md``). So every ``PERIOD_NS``
 the watcher reads that total. Above ``CONTENDED_PER_MILLE`` of the period it takes away
 as many threads as stood waiting on average (rounded up; on two cores beside one busy
 process that leaves one, and the loops then run at the speed of a core the scheduler
