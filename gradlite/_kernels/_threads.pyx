@@ -14,17 +14,16 @@
 Why a governor. A parallel loop on n threads ends when its slowest thread does. When
 another busy process shares the cores, one of the n threads is always waiting for a
 core, so every loop and every threaded product waits a time slice for it: a LeNet-5 step
-runs slower on two threads than on one. Linux
-says how long this process's threads sat runnable but waiting for a core
-(``/proc/self/task/*/schedstat``, second field): a few percent of the time when the
-cores are free, most of it beside a busy process (figures: ``docs/performance.md``). So every ``PERIOD_NS``
-the watcher reads that total. Above ``CONTENDED_PER_MILLE`` of the period it takes away
-as many threads as stood waiting on average (rounded up; on two cores beside one busy
-process that leaves one, and the loops then run at the speed of a core the scheduler
-does give); after a hold it tries the full count again for one period, and holds twice
-as long each time the cores are still busy (up to ``MAX_HOLD_NS``), so a long-lived
-neighbour costs a short probe now and then. Where schedstat cannot be read (not Linux,
-a kernel without it) the count stays fixed.
+runs slower on two threads than on one. Linux says how long this process's threads sat
+runnable but waiting for a core (``/proc/self/task/*/schedstat``, second field): a few
+percent of the time when the cores are free, most of it beside a busy process (figures:
+``docs/performance.md``). So every ``PERIOD_NS`` the watcher reads that total. Above
+``CONTENDED_PER_MILLE`` of the period it takes away as many threads as stood waiting on
+average (rounded up; on two cores beside one busy process that leaves one, and the loops
+then run at the speed of a core the scheduler does give); after a hold it tries the full
+count again for one period, and holds twice as long each time the cores are still busy
+(up to ``MAX_HOLD_NS``), so a long-lived neighbour costs a short probe now and then.
+Where schedstat cannot be read (not Linux, a kernel without it) the count stays fixed.
 """
 cimport openmp
 from cython.parallel cimport prange
