@@ -26,18 +26,24 @@ ctypedef fused real:
     double
 
 
+def _check_step(fn, wide, narrow):
+    """(B, H) if every array of ``wide`` is (B, 4H) and every one of ``narrow`` (B, H)."""
+    B, H = narrow[0].shape[0], narrow[0].shape[1]
+    if any(tuple(a.shape[:2]) != (B, 4 * H) for a in wide) or \
+            any(tuple(a.shape[:2]) != (B, H) for a in narrow):
+        raise ValueError(f"lstm {fn}: expected (B, 4H) and (B, H) arrays, got shapes "
+                         f"{[tuple(a.shape[:2]) for a in wide + narrow]}")
+    return B, H
+
+
 def backward_step(const real[:, ::1] gates, const real[:, ::1] tanh_c,
                   const real[:, ::1] c_prev, const real[:, ::1] dh, real[:, ::1] dc,
                   real[:, ::1] d):
     """d (B, 4H) = dL/d(pre-activations) of the step, from the step's gates (B, 4H),
     tanh_c and c_prev (B, H) and dh = dL/dh_t (B, H); dc (B, H): dL/dc_t in, dL/dc_(t-1)
     out."""
-    cdef long B = gates.shape[0], H = dc.shape[1]
-    if not (gates.shape[1] == d.shape[1] == 4 * H and d.shape[0] == B
-            and tanh_c.shape[0] == c_prev.shape[0] == dh.shape[0] == dc.shape[0] == B
-            and tanh_c.shape[1] == c_prev.shape[1] == dh.shape[1] == H):
-        raise ValueError("lstm backward_step: gates and d must be (B, 4H) and tanh_c, "
-                         "c_prev, dh, dc (B, H)")
+    cdef long B, H
+    B, H = _check_step("backward_step", [gates, d], [tanh_c, c_prev, dh, dc])
     if B == 0 or H == 0:
         return
     with nogil:
@@ -54,13 +60,8 @@ def forward_step(float[:, ::1] a, const float[:, ::1] rec, const float[:, ::1] c
     """a (B, 4H): the gates' input parts (x W_ih^T + biases) in, the activated gates
     i, f, g, o out; rec (B, 4H) = h_(t-1) W_hh^T; writes c, tanh_c and h (B, H) from
     c_prev (B, H)."""
-    cdef long B = a.shape[0], H = c.shape[1]
-    if not (a.shape[1] == rec.shape[1] == 4 * H and rec.shape[0] == B
-            and c_prev.shape[0] == c.shape[0] == tanh_c.shape[0] == h.shape[0] == B
-            and c_prev.shape[1] == tanh_c.shape[1] == h.shape[1] == H):
-        raise ValueError("lstm forward_step: a and rec must be (B, 4H) and c_prev, c, "
-                         "tanh_c, h (B, H)")
-    cdef long row
+    cdef long B, H, row
+    B, H = _check_step("forward_step", [a, rec], [c_prev, c, tanh_c, h])
     # a hidden unit costs about a hundred multiply-adds (five exp-based activations)
     cdef int nt = threads_for(B * H * 100)
     if B == 0 or H == 0:
