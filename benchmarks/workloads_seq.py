@@ -18,9 +18,8 @@ that does one training step (zero_grad, forward, loss, backward, Adam step).
 import os
 import sys
 
-if __name__ == "__main__":        # pin the thread pools before numpy or torch start them
-    _threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] \
-        else "2"
+if __name__ == "__main__" and "--threads" in sys.argv[:-1]:  # pin before numpy/torch start
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = _threads
 
@@ -138,9 +137,9 @@ def time_library(lib, quick=False, repeat=15, warmup=2):
     """name -> median seconds of one step, for every row, in this process."""
     import gc
     import time
-    if lib == "torch":
+    if lib == "torch" and "OMP_NUM_THREADS" in os.environ:  # --threads
         import torch
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     results = {}
     for name, make in WORKLOADS.items():
         step = make(lib, quick)
@@ -187,13 +186,14 @@ def check(quick=True, rtol=1e-4, atol=1e-5):
     return True
 
 
-def compare(rounds=3, quick=False, repeat=15, threads=2):
+def compare(rounds=3, quick=False, repeat=15, threads=None):
     """Alternate fresh ``--lib gradlite`` and ``--lib torch`` processes; name -> ratio."""
     runs = {"gradlite": [], "torch": []}
     for r in range(rounds):
         for lib in (("gradlite", "torch") if r % 2 == 0 else ("torch", "gradlite")):
             command = [sys.executable, "-m", "benchmarks.workloads_seq", "--lib", lib, "--json",
-                       "-", "--repeat", str(repeat), "--threads", str(threads)]
+                       "-", "--repeat", str(repeat)]
+            command += ["--threads", str(threads)] if threads else []
             out = subprocess.run(command + (["--quick"] if quick else []), check=True,
                                  capture_output=True, text=True).stdout
             runs[lib].append(json.loads(out.strip().splitlines()[-1]))
@@ -216,7 +216,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="pin both libraries to N threads (default: nothing set, each "
+                             "library's own default, as in a user's script)")
     parser.add_argument("--json", default=None, help="'-' prints the medians as JSON")
     args = parser.parse_args(argv)
     if args.check:

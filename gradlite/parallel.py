@@ -8,9 +8,11 @@ the very core the other pool's next loop needs. So, at import, gradlite
 * hands OpenBLAS's parallel jobs to the kernels' OpenMP workers (OpenBLAS 0.3.27+ lets
   the caller run its threads: ``openblas_set_threads_callback_function``), so there is
   one pool, whatever was imported first;
-* asks OpenMP to let idle workers sleep at once (``OMP_WAIT_POLICY=PASSIVE``, unless the
-  environment says otherwise; it takes effect because the kernels are what loads OpenMP);
-* gives both the same thread count: ``OMP_NUM_THREADS`` if set, else one per core.
+* gives both the same thread count: ``OMP_NUM_THREADS`` if set, else one per core;
+* steps that count down to one while another process keeps the cores busy, and back up
+  when they are free (the governor in ``_kernels/_threads.pyx``: a parallel loop is as
+  slow as its slowest thread, and beside a busy process one of them always waits for a
+  core). ``GRADLITE_ADAPTIVE_THREADS=0`` keeps the count fixed.
 
 ``set_num_threads(n)`` / ``get_num_threads()`` change and read that count, as in PyTorch.
 
@@ -45,11 +47,13 @@ def _environment(defaults):
             del os.environ[name]
 
 
-# Idle OpenMP workers sleep at once (GOMP_SPINCOUNT, if set, is the user's choice). An
-# OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep too
-# (read when numpy loads OpenBLAS, so only when gradlite is imported first).
-_WAIT_POLICY = {} if "GOMP_SPINCOUNT" in os.environ else {"OMP_WAIT_POLICY": "PASSIVE"}
-with _environment({**_WAIT_POLICY, "OPENBLAS_THREAD_TIMEOUT": "4"}):
+# OpenMP's wait policy stays at its default: idle workers spin for a moment, then sleep
+# (what PyTorch's users get too). A training step calls many short threaded products,
+# and a worker put to sleep after each one costs more to wake than the product takes;
+# when another process wants the cores, the governor (below) steps down to one thread.
+# An OpenBLAS too old for the callback keeps its own pool: let its idle workers sleep
+# soon (read when numpy loads OpenBLAS, so only when gradlite is imported first).
+with _environment({"OPENBLAS_THREAD_TIMEOUT": "4"}):
     import numpy as np
     try:
         from ._kernels import _threads as _openmp
@@ -102,6 +106,8 @@ def _blas_thread_setter():
     setter = _symbol(library, "openblas_set_num_threads")
     if setter is not None:
         setter.argtypes = [ctypes.c_int]
+        if _openmp is not None:  # the governor sets OpenBLAS's count from then on
+            _openmp.use_blas_thread_setter(ctypes.cast(setter, ctypes.c_void_p).value)
     return setter
 
 
@@ -171,11 +177,15 @@ def get_num_threads():
 
 def _single_threaded_after_fork():
     global _forked
+    if _openmp is not None:
+        _openmp.stop_governor()  # the watcher thread was not copied into the child
     set_num_threads(1)
     _forked = True
 
 
 set_num_threads(_default_threads())
+if _openmp is not None and os.environ.get("GRADLITE_ADAPTIVE_THREADS", "1") != "0":
+    _openmp.start_governor()
 _keep_freed_blocks()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_single_threaded_after_fork)

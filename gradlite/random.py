@@ -71,3 +71,41 @@ def as_generator(generator=None):
         return np.random.default_rng(generator)
     raise TypeError("generator must be None, an int seed or a numpy.random.Generator, "
                     f"got {type(generator).__name__}")
+
+
+def _hash32(x):
+    """A 32-bit integer finaliser (two xor-shift-multiply rounds, Chris Wellons'
+    "lowbias32" constants), on uint32 arrays with wrapping arithmetic."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def dropout_mask_array(shape, p, dtype):
+    """Inverted dropout's factor: an array of ``shape`` holding 1 / (1 - p) with
+    probability 1 - p and 0 otherwise, for 0 <= p < 1, drawn from the global generator.
+
+    The generator gives a 64-bit seed (lo, hi); element i (in C order) then follows from
+    i alone: kept where hash(hash(i + lo) ^ hi) >= p * 2**32 (counting modulo 2**32). So
+    the compiled kernel (``_kernels._random``) fills the mask on every core, and gives
+    exactly this function's numpy result."""
+    seed = int(_generator.integers(0, 2 ** 64, dtype=np.uint64))
+    seed_lo, seed_hi = seed & 0xFFFFFFFF, seed >> 32
+    threshold = min(round(p * 2 ** 32), 2 ** 32 - 1)
+    scale = np.asarray(1 / (1 - p), dtype)
+    mask = np.empty(shape, dtype)
+    if _fill_dropout_mask is not None and mask.dtype in (np.float32, np.float64):
+        _fill_dropout_mask(mask.reshape(-1), threshold, scale, seed_lo, seed_hi)
+        return mask
+    index = np.arange(mask.size, dtype=np.uint64).astype(np.uint32)
+    bits = _hash32(_hash32(index + np.uint32(seed_lo)) ^ np.uint32(seed_hi))
+    mask.reshape(-1)[...] = np.where(bits >= threshold, scale, 0)
+    return mask
+
+
+try:
+    from ._kernels._random import fill_dropout_mask as _fill_dropout_mask
+except ImportError:  # the kernels are not compiled: the numpy branch above
+    _fill_dropout_mask = None

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 import gradlite
 import gradlite.nn as nn
-from gradlite import gradcheck, gradgradcheck
+from gradlite import _kernels, gradcheck, gradgradcheck
 from gradlite.ops import recurrent as R
 from torch_twins import TOLERANCES, array, assert_same_gradients, leaf, load_from_torch
 
@@ -181,3 +181,56 @@ def test_fused_layers_gradgradcheck(mode):
     op, _, gates, with_cell, extra = LAYERS[mode]
     inputs = layer_inputs((3, 2, 2, 2), gates, with_cell, True, 7)
     assert gradgradcheck(lambda *a: op.apply(*a, True, *extra), inputs)
+
+
+@pytest.mark.skipif(not _kernels.COMPILED, reason="the compiled kernels are not built")
+@given(B=st.integers(0, 5), H=st.integers(0, 9), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2 ** 16))
+def test_fused_lstm_backward_step_matches_its_numpy_twin(B, H, dtype, seed):
+    """_kernels._lstm.backward_step against the numpy step of LSTMLayer.backward."""
+    from gradlite._kernels import _lstm
+    rng = np.random.default_rng(seed)
+    gates = np.concatenate([rng.uniform(0, 1, (B, 2 * H)), rng.uniform(-1, 1, (B, H)),
+                            rng.uniform(0, 1, (B, H))], axis=1).astype(dtype)
+    tanh_c, c_prev, dh, dc = (rng.standard_normal((B, H)).astype(dtype) for _ in range(4))
+    expected_dc, expected_d = dc.copy(), np.empty((B, 4 * H), dtype)
+    R._lstm_cell_grads(gates, tanh_c, c_prev, dh, expected_dc, expected_d)
+    fused_dc, fused_d = dc.copy(), np.empty((B, 4 * H), dtype)
+    _lstm.backward_step(gates, tanh_c, c_prev, dh, fused_dc, fused_d)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fused_d, expected_d, rtol=tol, atol=tol)
+    np.testing.assert_allclose(fused_dc, expected_dc, rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(not _kernels.COMPILED, reason="the compiled kernels are not built")
+@given(B=st.integers(0, 4), H=st.integers(0, 19), magnitude=st.floats(1e-3, 30),
+       seed=st.integers(0, 2 ** 16))
+def test_fused_lstm_forward_step_matches_its_numpy_twin(B, H, magnitude, seed):
+    """_kernels._lstm.forward_step (its own vectorised exp, sigmoid and tanh) against the
+    numpy step of LSTMLayer.forward, H drawn so that rows end in a partial vector."""
+    from gradlite._kernels import _lstm
+    rng = np.random.default_rng(seed)
+    a, recurrent = (rng.standard_normal((B, 4 * H)).astype(np.float32) * np.float32(magnitude)
+                    for _ in range(2))
+    c_prev = rng.standard_normal((B, H)).astype(np.float32) * np.float32(magnitude)
+    results = []
+    for step in (R._lstm_cell, _lstm.forward_step):
+        gates, c, tanh_c, h = a.copy(), *(np.empty((B, H), np.float32) for _ in range(3))
+        step(gates, recurrent, c_prev, c, tanh_c, h)
+        results.append((gates, c, tanh_c, h))
+    for name, ours, spec in zip(("gates", "c", "tanh_c", "h"), results[1], results[0]):
+        np.testing.assert_allclose(ours, spec, rtol=1e-5, atol=2e-6 * max(1, magnitude),
+                                   err_msg=name)
+
+
+@pytest.mark.skipif(not _kernels.COMPILED, reason="the compiled kernels are not built")
+def test_fused_lstm_forward_step_keeps_nan_and_saturates_at_infinity():
+    from gradlite._kernels import _lstm
+    special = np.array([np.nan, np.inf, -np.inf, 100, -100, 0, 1e-30, -1e-30], np.float32)
+    a = np.tile(special, 4)[None]               # the same values in all four gates
+    c, tanh_c, h = (np.empty((1, 8), np.float32) for _ in range(3))
+    _lstm.forward_step(a, np.zeros_like(a), np.zeros((1, 8), np.float32), c, tanh_c, h)
+    sigmoid = [np.nan, 1, 0, 1, 0, 0.5, 0.5, 0.5]
+    tanh = [np.nan, 1, -1, 1, -1, 0, 1e-30, -1e-30]
+    np.testing.assert_allclose(a[0, :8], sigmoid, atol=1e-30)
+    np.testing.assert_allclose(a[0, 16:24], tanh, rtol=1e-6, atol=0)

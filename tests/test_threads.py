@@ -35,9 +35,21 @@ def run_python(code, env_changes=None, timeout=120):
 
 @pytest.fixture
 def restore_threads():
+    """Restore the thread count after the test, and hold it fixed during it: the
+    governor (tested below) would step it down if the machine got busy meanwhile."""
     before = gradlite.get_num_threads()
+    governed = _kernels.COMPILED and governor().adaptive_now()
+    if governed:
+        governor().stop_governor()
     yield
     gradlite.set_num_threads(before)
+    if governed:
+        governor().start_governor()
+
+
+def governor():
+    from gradlite._kernels import _threads
+    return _threads
 
 
 def assert_same(results, expected):
@@ -103,9 +115,10 @@ def test_blas_runs_on_gradlites_threads_whatever_the_import_order(numpy_first):
                 results.append(a @ b.T)
             exact = a.astype(np.float64) @ b.T.astype(np.float64)
             assert all(np.allclose(r, exact, rtol=1e-3, atol=1e-2) for r in results[-3:])
-        print("OMP_WAIT_POLICY" in os.environ, "OPENBLAS_THREAD_TIMEOUT" in os.environ)
-    """, {"OMP_WAIT_POLICY": None, "OPENBLAS_THREAD_TIMEOUT": None})
-    assert out.split() == ["False", "False"]
+        print(*(name in os.environ for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                                                "OPENBLAS_THREAD_TIMEOUT")))
+    """, {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None, "OPENBLAS_THREAD_TIMEOUT": None})
+    assert out.split() == ["False", "False", "False"]
 
 
 def _child(queue):
@@ -116,7 +129,8 @@ def _child(queue):
     except RuntimeError:
         refused = True
     a = np.random.default_rng(1).standard_normal((500, 500))
-    queue.put((threads, refused, conv_step(), float(np.abs(a @ a - a.dot(a)).max())))
+    adaptive = _kernels.COMPILED and governor().adaptive_now()
+    queue.put((threads, refused, conv_step(), float(np.abs(a @ a - a.dot(a)).max()), adaptive))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
@@ -132,13 +146,13 @@ def test_fork_after_the_kernels_ran_does_not_hang(restore_threads):
     child = context.Process(target=_child, args=(queue,))
     child.start()
     try:  # read before join: the child's results fill more than a pipe's buffer
-        threads, refused, results, blas_error = queue.get(timeout=120)
+        threads, refused, results, blas_error, adaptive = queue.get(timeout=120)
     except Exception:
         child.kill()
         pytest.fail("the forked child hung (or failed) running a conv and a product")
     child.join(30)
     assert child.exitcode == 0
-    assert threads == 1 and refused and blas_error < 1e-9
+    assert threads == 1 and refused and blas_error < 1e-9 and not adaptive
     assert_same(results, expected)
     assert gradlite.get_num_threads() == 2  # the parent is untouched
 
@@ -172,3 +186,70 @@ def test_training_steps_do_not_page_fault_their_buffers_back():
         print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
     """, {"MALLOC_MMAP_THRESHOLD_": None, "MALLOC_TRIM_THRESHOLD_": None})
     assert float(out) < 100
+
+
+def busy_processes(n):
+    """``n`` CPU-bound processes (Python busy loops), to stand beside the test."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def run_until(condition, seconds):
+    """Run conv steps until ``condition()`` holds (True) or ``seconds`` pass (False)."""
+    import time
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        conv_step()
+        if condition():
+            return True
+    return False
+
+
+needs_governor = pytest.mark.skipif(
+    not _kernels.COMPILED or not os.path.exists("/proc/self/schedstat")
+    or parallel._cores() < 2, reason="the governor needs the compiled kernels, Linux's "
+    "schedstat and two cores")
+
+
+@needs_governor
+def test_threads_step_down_beside_busy_processes_and_back_up_after():
+    """Beside CPU-bound processes the governor runs the loops on one thread (two would
+    wait for each other's time slices); once they are gone it returns to the count the
+    user set. get_num_threads() keeps reporting that count throughout."""
+    threads = governor()
+    gradlite.set_num_threads(2)
+    busy = busy_processes(2)
+    try:
+        assert run_until(lambda: threads.current_threads() == 1, 10), \
+            "still on two threads after 10 s beside two busy processes"
+        assert gradlite.get_num_threads() == 2
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert run_until(lambda: threads.current_threads() == 2, 20), \
+        "still on one thread 20 s after the busy processes ended"
+
+
+@needs_governor
+def test_the_governor_can_be_switched_off():
+    """GRADLITE_ADAPTIVE_THREADS=0 keeps the count fixed, busy neighbours or not."""
+    busy = busy_processes(2)
+    try:
+        out = run_python("""
+            import time, numpy as np, gradlite
+            import gradlite.nn.functional as F
+            from gradlite._kernels import _threads
+            x = gradlite.tensor(np.ones((8, 16, 20, 20), np.float32))
+            w = gradlite.tensor(np.ones((32, 16, 3, 3), np.float32))
+            seen = set()
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                F.conv2d(x, w, padding=1)
+                seen.add(_threads.current_threads())
+            print(_threads.adaptive_now(), sorted(seen))
+        """, {"GRADLITE_ADAPTIVE_THREADS": "0", "OMP_NUM_THREADS": "2"})
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert out.split() == ["False", "[2]"]

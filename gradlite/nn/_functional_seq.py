@@ -12,7 +12,7 @@ from ..ops.conv_transpose import TransposedConvolution
 from ..ops.embedding import EmbeddingLookup, renormalize_rows_
 from ..ops.norm import GroupNormalization, LayerNormalization
 from ..ops.upsample import interpolation_matrix
-from ..random import default_generator
+from ..random import dropout_mask_array
 from .. import Tensor, as_tensor
 from .._args import int_arg, pair
 from ..tensor import unwrap
@@ -111,12 +111,6 @@ def causal_mask(L, S, dtype):
     return np.triu(np.full((L, S), -np.inf, dtype), 1)
 
 
-def dropout_mask(shape, p, dtype):
-    """keep / (1 - p) with keep ~ Bernoulli(1 - p): the factor inverted dropout multiplies by."""
-    keep = default_generator().random(shape, dtype=dtype) >= p
-    return keep * np.asarray(1 / (1 - p), dtype)
-
-
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None):
     """softmax(Q K^T * scale + M) V for query (..., L, E), key (..., S, E), value (..., S, Ev);
@@ -147,7 +141,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                              f"to the scores' shape {_shape(query)[:-1] + (S,)}") from None
     scale = 1 / math.sqrt(E) if scale is None else scale
     batch = np.broadcast_shapes(_shape(query)[:-2], _shape(key)[:-2], _shape(value)[:-2])
-    drop = dropout_mask(batch + (L, S), dropout_p, query.dtype) if dropout_p > 0 else None
+    drop = dropout_mask_array(batch + (L, S), dropout_p, query.dtype) if dropout_p > 0 else None
     return Attention.apply(query, key, value, mask, scale, drop)
 
 
@@ -157,7 +151,7 @@ def attention_with_weights(query, key, value, mask, dropout_p):
     drop = None
     if dropout_p > 0:
         shape = np.broadcast_shapes(_shape(query)[:-1] + (key.shape[-2],))
-        drop = dropout_mask(shape, dropout_p, query.dtype)
+        drop = dropout_mask_array(shape, dropout_p, query.dtype)
     s = (query * (1 / math.sqrt(query.shape[-1]))) @ key.mT
     if mask is not None:
         s = s + mask

@@ -2,7 +2,7 @@
 functional forms ``silu`` and ``dropout2d`` (also in ``nn.functional``)."""
 import numpy as np
 
-from ..random import default_generator
+from ..random import dropout_mask_array
 from ..creation import as_tensor
 from .module import Module
 
@@ -27,8 +27,7 @@ def dropout2d(input, p=0.5, training=True):
         return input * 0.0
     dtype = input.dtype if input.dtype in (np.float32, np.float64) else np.float32
     channels = input.shape[:-2] + (1, 1)
-    keep = default_generator().random(channels, dtype=dtype) >= p
-    return input * (keep * np.asarray(1 / (1 - p), dtype))
+    return input * dropout_mask_array(channels, p, dtype)
 
 
 class SiLU(Module):

@@ -17,7 +17,7 @@ from ..creation import as_tensor
 from ..functions import pad  # noqa: F401  (F.pad, as torch.nn.functional.pad)
 from ..ops.activation import Elu, LeakyRelu, NormalCdf
 from ..ops.linear import Affine
-from ..random import default_generator
+from ..random import dropout_mask_array
 from ..tensor import Tensor, tensor_arg, unwrap
 from ._conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
@@ -112,8 +112,7 @@ def dropout(input, p=0.5, training=True):
     if p == 1.0:
         return input * 0.0
     dtype = input.dtype if input.dtype in (np.float32, np.float64) else np.float32
-    keep = default_generator().random(input.shape, dtype=dtype) >= p
-    return input * (keep * np.asarray(1 / (1 - p), dtype))
+    return input * dropout_mask_array(input.shape, p, dtype)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

@@ -99,21 +99,11 @@ class LSTMLayer(Function):
         c = np.empty((T + 1, B, H), x.dtype)
         tanh_c = np.empty((T, B, H), x.dtype)
         h[0], c[0] = h0, c0
-        w_hh_t = w_hh.T
-        recurrent, input_gate = np.empty((B, 4 * H), x.dtype), np.empty((B, H), x.dtype)
-        scale, shift = _lstm_gate_scales(H, x.dtype)
-        for t in range(T):
-            a = pre[t]                       # becomes the gate activations i, f, g, o
-            a += np.matmul(h[t], w_hh_t, out=recurrent)
-            a *= scale
-            np.tanh(a, out=a)
-            a *= scale
-            a += shift
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            np.multiply(f, c[t], out=c[t + 1])
-            c[t + 1] += np.multiply(i, g, out=input_gate)
-            np.tanh(c[t + 1], out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=h[t + 1])
+        w_hh_t, recurrent = w_hh.T, np.empty((B, 4 * H), x.dtype)
+        cell_step = _lstm_forward_step if x.dtype == np.float32 else _lstm_cell
+        for t in range(T):                   # pre[t] becomes the gates i, f, g, o
+            np.matmul(h[t], w_hh_t, out=recurrent)
+            cell_step(pre[t], recurrent, c[t], c[t + 1], tanh_c[t], h[t + 1])
         ctx.gates, ctx.h, ctx.c, ctx.tanh_c = pre, h, c, tanh_c
         return np.concatenate([_time_order(h[1:], reverse), c[T:]])
 
@@ -129,23 +119,55 @@ class LSTMLayer(Function):
         dc = grad.data[T].copy()
         dh = np.zeros((B, H), x.dtype)
         d_pre = np.empty((T, B, 4 * H), x.dtype)
+        cell_step = _lstm_backward_step if dc.dtype == dh.dtype == w_hh.dtype else _lstm_cell_grads
         for t in reversed(range(T)):
-            a = ctx.gates[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tanh_c = ctx.tanh_c[t]
             dh += g_h[t]
-            dc += dh * o * (1 - tanh_c * tanh_c)
-            d = d_pre[t]
-            np.multiply(dc * g, i * (1 - i), out=d[:, :H])
-            np.multiply(dc * ctx.c[t], f * (1 - f), out=d[:, H:2 * H])
-            np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
-            np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
-            dc *= f
-            dh = d @ w_hh
+            cell_step(ctx.gates[t], ctx.tanh_c[t], ctx.c[t], dh, dc, d_pre[t])
+            dh = d_pre[t] @ w_hh
         x_grad, w_ih_grad, w_hh_grad, b_ih_grad, b_hh_grad = _layer_grads(
             ctx, x.data, w_ih.data, d_pre, ctx.h[:T], d_pre)
         return ctx.needed(x_grad, lambda: dh, lambda: dc, w_ih_grad, w_hh_grad, b_ih_grad,
                           b_hh_grad, lambda: None)
+
+
+def _lstm_cell(a, recurrent, c_prev, c, tanh_c, h):
+    """One step of LSTMLayer's forward (the formulas of its docstring): a (B, 4H), the
+    gates' input parts x_t W_ih^T + biases, becomes the gates i, f, g, o, with
+    recurrent = h_(t-1) W_hh^T (B, 4H); writes c_t, tanh(c_t) and h_t (B, H). The
+    compiled twin, ``_kernels._lstm.forward_step`` (float32), does it in one pass."""
+    H = c.shape[1]
+    scale, shift = _lstm_gate_scales(H, a.dtype)
+    a += recurrent
+    a *= scale
+    np.tanh(a, out=a)
+    a *= scale
+    a += shift
+    i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    np.multiply(f, c_prev, out=c)
+    c += i * g
+    np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)
+
+
+def _lstm_cell_grads(gates, tanh_c, c_prev, dh, dc, d):
+    """One step of LSTMLayer's BPTT (the formulas of its docstring): writes d, the
+    gradient of the step's gate pre-activations (B, 4H), and turns dc = dL/dc_t into
+    dL/dc_(t-1). The compiled twin, ``_kernels._lstm.backward_step``, does it in one pass."""
+    H = dc.shape[1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc += dh * o * (1 - tanh_c * tanh_c)
+    np.multiply(dc * g, i * (1 - i), out=d[:, :H])
+    np.multiply(dc * c_prev, f * (1 - f), out=d[:, H:2 * H])
+    np.multiply(dc * i, 1 - g * g, out=d[:, 2 * H:3 * H])
+    np.multiply(dh * tanh_c, o * (1 - o), out=d[:, 3 * H:])
+    dc *= f
+
+
+try:
+    from .._kernels._lstm import backward_step as _lstm_backward_step
+    from .._kernels._lstm import forward_step as _lstm_forward_step
+except ImportError:  # the kernels are not compiled
+    _lstm_backward_step, _lstm_forward_step = _lstm_cell_grads, _lstm_cell
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
