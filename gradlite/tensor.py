@@ -41,6 +41,17 @@ def unwrap(value):
     return value.data if isinstance(value, Tensor) else value
 
 
+def _make_tensor(array, requires_grad):
+    """``Tensor._make``, the fast constructor used by ops: no checks, no conversion."""
+    t = Tensor.__new__(Tensor)
+    t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    t._grad = t._ctx = t._hooks = None
+    t._retains_grad = False
+    t._requires_grad = requires_grad
+    t._version_counter = None
+    return t
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
@@ -60,7 +71,9 @@ class Tensor:
                 and not kwargs:
             return getattr(self, reflected)(inputs[0])
         return NotImplemented
-    __hash__ = object.__hash__
+
+    def __hash__(self):  # == is elementwise, so a tensor hashes by identity (as in PyTorch)
+        return object.__hash__(self)
 
     def __init__(self, data, requires_grad=False):
         self.data = data if isinstance(data, np.ndarray) else array_from(unwrap(data))
@@ -72,16 +85,7 @@ class Tensor:
         self._version_counter = None
         self.requires_grad = requires_grad
 
-    @classmethod
-    def _make(cls, array, requires_grad):
-        """Fast constructor used by ops: no checks, no conversion."""
-        t = object.__new__(cls)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t._grad = t._ctx = t._hooks = None
-        t._retains_grad = False
-        t._requires_grad = requires_grad
-        t._version_counter = None
-        return t
+    _make = staticmethod(_make_tensor)
 
     # ------------------------------------------------------------------ autograd state
     @property
