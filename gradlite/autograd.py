@@ -181,7 +181,10 @@ class Context:
     def _release(self):
         """Drop everything the forward left for the backward, and the inputs: after a
         backward without ``retain_graph`` a kept output pins only itself and this node."""
-        self.__dict__ = {"fn": self.fn, "inputs": (), "_saved": None, "released": True}
+        fn = self.fn
+        vars(self).clear()                               # what the op kept: ctx.stride, ...
+        self.fn, self.inputs, self._saved, self.released = fn, (), None, True
+        self._result = self._output = self._args = None
 
     def _as_tensor(self, value):
         if value is self._result:
