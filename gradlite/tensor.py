@@ -73,7 +73,7 @@ class Tensor:
         return NotImplemented
 
     def __hash__(self):  # == is elementwise, so a tensor hashes by identity (as in PyTorch)
-        return object.__hash__(self)
+        return id(self)
 
     def __init__(self, data, requires_grad=False):
         self.data = data if isinstance(data, np.ndarray) else array_from(unwrap(data))
