@@ -41,9 +41,17 @@ def unwrap(value):
     return value.data if isinstance(value, Tensor) else value
 
 
+class _TensorFields:
+    """The fields the engine reads and writes on every tensor (see
+    ``autograd.register_tensor_class``); compiled, they are C fields (tensor.pxd)."""
+
+    __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
+                 "_version_counter", "__weakref__")
+
+
 def _make_tensor(array, requires_grad):
     """``Tensor._make``, the fast constructor used by ops: no checks, no conversion."""
-    t = Tensor.__new__(Tensor)
+    t = _TensorFields.__new__(Tensor)
     t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
     t._grad = t._ctx = t._hooks = None
     t._retains_grad = False
@@ -52,11 +60,10 @@ def _make_tensor(array, requires_grad):
     return t
 
 
-class Tensor:
+class Tensor(_TensorFields):
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
-                 "_version_counter", "__weakref__")
+    __slots__ = ()
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         """numpy meeting a Tensor. ``array += tensor`` writes into the array, outside
@@ -72,8 +79,7 @@ class Tensor:
             return getattr(self, reflected)(inputs[0])
         return NotImplemented
 
-    def __hash__(self):  # == is elementwise, so a tensor hashes by identity (as in PyTorch)
-        return id(self)
+    __hash__ = object.__hash__  # == is elementwise, so a tensor hashes by identity
 
     def __init__(self, data, requires_grad=False):
         self.data = data if isinstance(data, np.ndarray) else array_from(unwrap(data))
