@@ -7,6 +7,7 @@ instruction set (baseline x86-64 on x86), so one build runs on any CPU of its
 architecture; the direct conv kernels' register tiles (``conv_tiles.h``) carry their
 own AVX2 and AVX-512 copies and pick one at run time.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -25,8 +26,12 @@ OPTIMIZE = ["/O2"] if sys.platform == "win32" else ["-O3"]
 KERNELS = Path("gradlite/_kernels")
 
 # Plain Python modules that Cython also compiles: the .py stays the source to read (and
-# runs as is when uncompiled); a .pxd next to it declares the C types.
-PURE_PYTHON_COMPILED = ["scalar"]
+# runs as is when uncompiled); a .pxd next to it declares the C types. The tensor engine's
+# hot path (the graph, Tensor, the most used ops) is among them unless the build is asked
+# for the plain Python engine, GRADLITE_PLAIN_ENGINE=1 (CI tests that build too).
+ENGINE = ["autograd", "tensor", "ops.util", "ops.elementwise", "ops.activation", "ops.reduce"]
+PLAIN_ENGINE = os.environ.get("GRADLITE_PLAIN_ENGINE", "") not in ("", "0")
+PURE_PYTHON_COMPILED = ["scalar"] + ([] if PLAIN_ENGINE else ENGINE)
 
 extensions = [
     Extension(
@@ -41,7 +46,8 @@ extensions = [
     for pyx in sorted(KERNELS.glob("*.pyx"))
 ]
 pure_python_extensions = [
-    Extension(f"gradlite.{name}", [f"gradlite/{name}.py"], extra_compile_args=OPTIMIZE)
+    Extension(f"gradlite.{name}", [f"gradlite/{name.replace('.', '/')}.py"],
+              extra_compile_args=OPTIMIZE)
     for name in PURE_PYTHON_COMPILED
 ]
 

@@ -476,7 +476,58 @@ def model_rows(cfg):
                           flops=_model_flops(builder, batch, 1))
 
 
-GROUPS = [per_op_rows, scalar_rows, conv_pool_rows, model_rows]
+# ----------------------------------------------------------------------------- optimizer
+ADAM_PARAMETERS, ADAM_SIZE = 200, 100  # parameter tensors, elements each
+
+
+def _adam_arrays(cfg):
+    """The parameters' starting values and their gradients (set once, kept every step)."""
+    rng = np.random.default_rng(0)
+    count = 10 if cfg.quick else ADAM_PARAMETERS
+    return [[rng.standard_normal(ADAM_SIZE).astype(np.float32) for _ in range(count)]
+            for _ in range(2)]
+
+
+def _gradlite_adam(cfg):
+    import gradlite
+    from gradlite import nn, optim
+    values, grads = _adam_arrays(cfg)
+    params = [nn.Parameter(gradlite.tensor(v)) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = gradlite.tensor(g)
+    optimizer = optim.Adam(params, lr=1e-3)
+    return lambda: (optimizer.step(), params)[1]
+
+
+def _torch_adam(cfg):
+    import torch
+    values, grads = _adam_arrays(cfg)
+    params = [torch.nn.Parameter(torch.from_numpy(v)) for v in values]
+    for p, g in zip(params, grads):
+        p.grad = torch.from_numpy(g)
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    return lambda: (optimizer.step(), params)[1]
+
+
+def _check_adam(cfg, torch):
+    """The same parameters after each of three steps (a step moves them by ~1e-3)."""
+    if torch is None:
+        return
+    ours, theirs = _gradlite_adam(cfg), _torch_adam(cfg)
+    for step in range(3):
+        for i, (a, b) in enumerate(zip(ours(), theirs())):
+            check_close(f"Adam step {step + 1}, parameter {i}", a.data, _numpy(b), 1e-6, 1e-7)
+
+
+def optimizer_rows(cfg):
+    """One Adam step (PyTorch's defaults, lr 1e-3) over many small parameter tensors: the
+    optimizer's cost per parameter, not its arithmetic."""
+    count = 10 if cfg.quick else ADAM_PARAMETERS
+    yield Row(f"Adam step over {count} parameter tensors of {ADAM_SIZE} elements", "optimizer",
+              {"gradlite": _gradlite_adam, "torch": _torch_adam}, _check_adam)
+
+
+GROUPS = [per_op_rows, optimizer_rows, scalar_rows, conv_pool_rows, model_rows]
 
 
 def lenet_step_name(cfg):

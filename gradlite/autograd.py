@@ -148,8 +148,8 @@ class Context:
 
     def needed(self, *gradient_fns):
         """Call ``gradient_fns[i]()`` only for the inputs that need a gradient."""
-        return tuple(fn() if need else None
-                     for fn, need in zip(gradient_fns, self.needs_input_grad))
+        return tuple([fn() if need else None
+                      for fn, need in zip(gradient_fns, self.needs_input_grad)])
 
     @property
     def saved_tensors(self):
@@ -157,7 +157,7 @@ class Context:
             raise _freed_error(self.fn)
         if self._saved and _writes[0] != self._writes_then:
             self._check_versions()
-        return tuple(self._as_tensor(value) for value in self._saved)
+        return tuple([self._as_tensor(value) for value in self._saved])
 
     def _check_versions(self):
         """Raise if a saved array belongs to a tensor written in place since it was saved."""
@@ -181,7 +181,10 @@ class Context:
     def _release(self):
         """Drop everything the forward left for the backward, and the inputs: after a
         backward without ``retain_graph`` a kept output pins only itself and this node."""
-        self.__dict__ = {"fn": self.fn, "inputs": (), "_saved": None, "released": True}
+        fn = self.fn
+        vars(self).clear()                               # what the op kept: ctx.stride, ...
+        self.fn, self.inputs, self._saved, self.released = fn, (), None, True
+        self._result = self._output = self._args = None
 
     def _as_tensor(self, value):
         if value is self._result:
@@ -250,16 +253,15 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays if isinstance(a, np.ndarray))
             raise ValueError(f"{cls.__name__.lower()}: {error} (input shapes: {shapes})") from None
-        record = _grad_mode.enabled and True in needs
+        record = True in needs and _grad_mode.enabled
         result = Tensor._make(out, record)
         if cls.returns_view and np.may_share_memory(out, arrays[0]):
             result._version_counter = version_counter(args[0])   # a write to one is to both
         if record:
             ctx.fn = cls
-            ctx.inputs = tuple(arg if isinstance(arg, Tensor) and arg.requires_grad else None
-                               for arg in args)
-            ctx._result, ctx._output = out, weakref.ref(result)
-            if ctx._saved:
+            ctx.inputs = tuple([arg if need else None for arg, need in zip(args, needs)])
+            if ctx._saved:   # what saved_tensors needs to hand back the output and check versions
+                ctx._result, ctx._output = out, weakref.ref(result)
                 ctx._args, ctx._writes_then = args, _writes[0]
             result._ctx = ctx
         return result
@@ -346,7 +348,7 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                 g_in = _as_input_grad(grads[i], inp, ctx.fn)
                 key = id(inp)
                 if key in pending:
-                    pending[key] = (pending[key][0] + g_in, True)
+                    pending[key] = (_sum(pending[key][0], g_in), True)
                 else:
                     pending[key] = (g_in, owned)
             if not retain_graph:
@@ -372,6 +374,14 @@ def accumulate_grad(tensor, g, owned, create_graph=False):
     if not owned:
         g = g.clone() if create_graph else _Tensor._make(np.array(g.data, copy=True), False)
     tensor._grad = g if tensor._grad is None else tensor._grad + g
+
+
+def _sum(a, b):
+    """``a + b``, two gradients of one tensor: a recorded op when either is part of a
+    graph (``create_graph``), else the plain sum of their arrays in a new tensor."""
+    if a._requires_grad or b._requires_grad:
+        return a + b
+    return _Tensor._make(a.data + b.data, False)
 
 
 def _as_input_grad(g, inp, fn):

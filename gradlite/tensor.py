@@ -41,11 +41,29 @@ def unwrap(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-class Tensor:
-    """An n-dimensional array with reverse-mode automatic differentiation."""
+class _TensorFields:
+    """The fields the engine reads and writes on every tensor (see
+    ``autograd.register_tensor_class``); compiled, they are C fields (tensor.pxd)."""
 
     __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
                  "_version_counter", "__weakref__")
+
+
+def _make_tensor(array, requires_grad):
+    """``Tensor._make``, the fast constructor used by ops: no checks, no conversion."""
+    t = _TensorFields.__new__(Tensor)
+    t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    t._grad = t._ctx = t._hooks = None
+    t._retains_grad = False
+    t._requires_grad = requires_grad
+    t._version_counter = None
+    return t
+
+
+class Tensor(_TensorFields):
+    """An n-dimensional array with reverse-mode automatic differentiation."""
+
+    __slots__ = ()
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         """numpy meeting a Tensor. ``array += tensor`` writes into the array, outside
@@ -60,7 +78,8 @@ class Tensor:
                 and not kwargs:
             return getattr(self, reflected)(inputs[0])
         return NotImplemented
-    __hash__ = object.__hash__
+
+    __hash__ = object.__hash__  # == is elementwise, so a tensor hashes by identity
 
     def __init__(self, data, requires_grad=False):
         self.data = data if isinstance(data, np.ndarray) else array_from(unwrap(data))
@@ -72,16 +91,7 @@ class Tensor:
         self._version_counter = None
         self.requires_grad = requires_grad
 
-    @classmethod
-    def _make(cls, array, requires_grad):
-        """Fast constructor used by ops: no checks, no conversion."""
-        t = object.__new__(cls)
-        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t._grad = t._ctx = t._hooks = None
-        t._retains_grad = False
-        t._requires_grad = requires_grad
-        t._version_counter = None
-        return t
+    _make = staticmethod(_make_tensor)
 
     # ------------------------------------------------------------------ autograd state
     @property

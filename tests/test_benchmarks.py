@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-EXPECTED_GROUPS = {"per-op", "scalar", "kernels", "models"}
+EXPECTED_GROUPS = {"per-op", "optimizer", "scalar", "kernels", "models"}
 
 
 def clean_env():
@@ -56,7 +56,7 @@ def test_gradlite_bench_runs_from_the_installed_package(installed_quick_run):
     assert "installed, compiled kernels" in stdout.splitlines()[0]
     assert {r["group"] for r in results["results"]} == EXPECTED_GROUPS
     names = " | ".join(r["name"] for r in results["results"])
-    for workload in ("per-op", "scalar engine", "conv", "max_pool2d", "avg_pool2d",
+    for workload in ("per-op", "Adam step", "scalar engine", "conv", "max_pool2d", "avg_pool2d",
                      "MLP 784-512-512-10 train step", "LeNet-5 train step",
                      "MNIST example CNN train step", "inference"):
         assert workload in names

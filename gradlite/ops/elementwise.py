@@ -7,7 +7,7 @@ ops, so it can itself be differentiated (``create_graph=True``).
 import numpy as np
 
 from ..autograd import Function
-from .util import unbroadcast
+from .util import shape_of, unbroadcast
 
 
 # ------------------------------------------------------------------ binary
@@ -16,7 +16,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = np.shape(x), np.shape(y)
+        ctx.shapes = shape_of(x), shape_of(y)
         return x + y
 
     @staticmethod
@@ -30,7 +30,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = np.shape(x), np.shape(y)
+        ctx.shapes = shape_of(x), shape_of(y)
         return x - y
 
     @staticmethod
@@ -94,7 +94,7 @@ class _Extremum(Function):
     @classmethod
     def forward(cls, ctx, x, y):
         z = cls.pick(x, y)
-        ctx.shapes = np.shape(x), np.shape(y)
+        ctx.shapes = shape_of(x), shape_of(y)
         ctx.x_share = (cls.wins(x, y) + 0.5 * np.equal(x, y)).astype(z.dtype)
         return z
 
@@ -120,7 +120,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, cond, x, y):
-        ctx.cond, ctx.shapes = cond, (np.shape(x), np.shape(y))
+        ctx.cond, ctx.shapes = cond, (shape_of(x), shape_of(y))
         return np.where(cond, x, y)
 
     @staticmethod

@@ -17,6 +17,12 @@ def unbroadcast(grad, shape):
     return grad.sum(dim=list(range(lead)) + stretched, keepdim=True).reshape(shape)
 
 
+def shape_of(value):
+    """The shape of an op's argument: an array's (or numpy scalar's), () for a Python
+    number."""
+    return getattr(value, "shape", ())
+
+
 def kept_shape(shape, axes):
     """``shape`` with the reduced ``axes`` kept as size 1 (all of them if axes is None)."""
     if axes is None:
