@@ -17,12 +17,16 @@ import pytest
 import gradlite._kernels as K
 from gradlite._kernels import _reference as R
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The folder holding the gradlite under test (the checkout, or site-packages when CI
+# tests the installed build): children run there, as ``python -c`` puts its working
+# directory first on the path.
+HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(K.__file__))))
 
 
 def run_python(code, timeout=300, env=None):
-    """Run ``code`` in a fresh interpreter on this checkout; (returncode, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+    """Run ``code`` in a fresh interpreter on the gradlite under test; (returncode, stdout,
+    stderr)."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=HOME,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
     return proc.returncode, proc.stdout, proc.stderr

@@ -18,16 +18,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_python(code, env_changes=None, timeout=120):
-    """Run ``code`` in a fresh interpreter importing this gradlite; return its stdout."""
+    """Run ``code`` in a fresh interpreter importing this gradlite; return its stdout.
+    It runs in the folder that holds this gradlite: ``python -c`` puts its working
+    directory first on the path, and a checkout there would shadow an installed build."""
+    home = str(Path(gradlite.__file__).parents[1])
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(gradlite.__file__).parents[1]),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
     for name, value in (env_changes or {}).items():
         if value is None:
             env.pop(name, None)
         else:
             env[name] = value
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=home,
                           capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
