@@ -94,8 +94,10 @@ def _symbol(library, name):
 
 
 def _blas_thread_setter():
-    """A function setting OpenBLAS's thread count, after routing its jobs to the OpenMP
-    workers where it can; None if numpy's BLAS is not an OpenBLAS found here."""
+    """Route OpenBLAS's jobs to the OpenMP workers and hand its thread-count setter to
+    the kernels (whose governor sets OpenBLAS's count from then on) where they are built;
+    return that setter for this module to call only where they are not. None if numpy's
+    BLAS is not an OpenBLAS found here."""
     library = _find_openblas()
     if library is None:
         return None
@@ -104,11 +106,13 @@ def _blas_thread_setter():
         set_callback.argtypes = [ctypes.c_void_p]
         set_callback(_openmp.blas_callback_address())
     setter = _symbol(library, "openblas_set_num_threads")
-    if setter is not None:
-        setter.argtypes = [ctypes.c_int]
-        if _openmp is not None:  # the governor sets OpenBLAS's count from then on
-            _openmp.use_blas_thread_setter(ctypes.cast(setter, ctypes.c_void_p).value)
-    return setter
+    if setter is None:
+        return None
+    setter.argtypes = [ctypes.c_int]
+    if _openmp is None:
+        return setter
+    _openmp.use_blas_thread_setter(ctypes.cast(setter, ctypes.c_void_p).value)
+    return None
 
 
 _set_blas_threads = _blas_thread_setter()
@@ -164,8 +168,8 @@ def set_num_threads(n):
                            "its threads, and OpenMP cannot start them again here; use one "
                            "thread, or the 'spawn'/'forkserver' multiprocessing start method")
     if _openmp is not None:
-        _openmp.set_max_threads(n)
-    if _set_blas_threads is not None:
+        _openmp.set_max_threads(n)   # the kernels' loops and, through the governor, OpenBLAS
+    elif _set_blas_threads is not None:
         _set_blas_threads(n)
     _threads = n
 

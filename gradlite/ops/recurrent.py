@@ -18,6 +18,8 @@ backward direction of a bidirectional layer); outputs stay in input order.
 Under ``create_graph=True`` the backward differentiates the composite definitions
 (the ``*_cell`` functions below, looped), so these layers can be differentiated twice.
 """
+import functools
+
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
@@ -50,13 +52,16 @@ def _sigmoid_(a):
     return a
 
 
+@functools.lru_cache(maxsize=16)
 def _lstm_gate_scales(H, dtype):
     """(scale, shift) such that every LSTM gate is scale * tanh(scale * a) + shift:
     sigmoid(a) = tanh(a/2)/2 + 1/2 for i, f, o and tanh(a) itself for g, so all four
-    gates take four whole-row operations."""
+    gates take four whole-row operations. Made once per (H, dtype), read-only: every
+    time step uses them."""
     scale = np.full(4 * H, 0.5, dtype)
     shift = np.full(4 * H, 0.5, dtype)
     scale[2 * H:3 * H], shift[2 * H:3 * H] = 1, 0
+    scale.flags.writeable = shift.flags.writeable = False
     return scale, shift
 
 
