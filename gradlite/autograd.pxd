@@ -1,9 +1,15 @@
 # Types for Cython, which compiles autograd.py when gradlite is installed (setup.py).
-# autograd.py is the source to read; this only makes Context an extension type whose
-# engine fields are C struct slots (an op's own fields, ctx.stride = 2, go to its
-# __dict__ as before), and types the sweep's locals.
+# autograd.py is the source to read; this only makes a tensor's engine fields
+# (_TensorFields) and Context's C struct fields (an op's own fields, ctx.stride = 2, go to
+# its __dict__ as before), and types the sweep's locals so that reading them is direct.
 
 cimport cython
+
+
+cdef class _TensorFields:
+    cdef public object data, _grad, _ctx, _hooks, _version_counter
+    cdef public bint _requires_grad, _retains_grad
+    cdef object __weakref__
 
 
 cdef class Context:
@@ -13,10 +19,20 @@ cdef class Context:
     cdef object __weakref__
 
 
-@cython.locals(pending=dict, captured=dict, ctx=Context, i=Py_ssize_t, key=object)
+@cython.locals(t=_TensorFields)
+cpdef make_tensor(array, bint requires_grad)
+
+@cython.locals(tensor=_TensorFields, arrays=list, needs=list)
+cdef tuple _unwrap_args(tuple args)
+
+@cython.locals(pending=dict, captured=dict, ctx=Context, i=Py_ssize_t, key=object,
+               tensor=_TensorFields, inp=_TensorFields)
 cpdef run_backward(root, grad, bint retain_graph=*, bint create_graph=*, capture=*)
 
 @cython.locals(order=list, visited=set, stack=list)
 cpdef list topological_order(root, parents)
 
+@cython.locals(a=_TensorFields, b=_TensorFields)
 cdef _sum(a, b)
+
+cdef _as_input_grad(g, _TensorFields inp, fn)

@@ -79,22 +79,63 @@ class enable_grad(set_grad_enabled):
 
 
 # --------------------------------------------------------------------------- the tensor class
+class _TensorFields:
+    """The graph's half of a tensor: the fields the engine reads and writes on every
+    tensor. ``Tensor`` (tensor.py) inherits them and adds what users call. Compiled,
+    they are C fields (autograd.pxd), read without a dictionary lookup.
+
+    ``data`` is the array, ``_requires_grad`` whether gradients flow to it, ``_ctx`` the
+    Context of the op that made it (None for a leaf), ``_grad`` its ``.grad``, ``_hooks``
+    its gradient hooks, ``_retains_grad`` whether a non-leaf keeps its ``.grad``, and
+    ``_version_counter`` None until its first in-place write or alias (see
+    :func:`bump_version`).
+    """
+
+    __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
+                 "_version_counter", "__weakref__")
+
+
 _Tensor = None  # set by register_tensor_class
 
 
 def register_tensor_class(cls):
-    """Tell the engine which class is its tensor (``gradlite.tensor`` registers ``Tensor``).
+    """Tell the engine which class is its tensor (``gradlite.tensor`` registers
+    ``Tensor``, a subclass of :class:`_TensorFields`).
 
-    The engine never imports that module; it uses only this contract: ``cls._make(array,
-    requires_grad)`` builds an instance around an ndarray, and every instance has ``data``
-    (the array), ``_requires_grad``, ``_ctx`` (the Context of the op that made it, None for
-    a leaf), ``_grad``, ``_hooks``, ``_retains_grad`` and ``_version_counter`` (None
-    until the first in-place write or alias, see :func:`bump_version`). The engine reads
-    and writes these graph fields; the tensor class exposes them to users (``grad``,
-    ``grad_fn``, ...).
+    The engine never imports that module: it makes tensors of the registered class with
+    :func:`make_tensor`, and reads and writes only the fields of :class:`_TensorFields`;
+    the tensor class exposes them to users (``grad``, ``grad_fn``, ...).
     """
     global _Tensor
     _Tensor = cls
+
+
+def make_tensor(array, requires_grad):
+    """A new tensor around ``array``, which an op has just computed (``Tensor._make``):
+    no checks and no conversion, since every op's result, forward and backward, is made
+    here."""
+    t = _TensorFields.__new__(_Tensor)
+    t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+    t._grad = t._ctx = t._hooks = None
+    t._retains_grad = False
+    t._requires_grad = requires_grad
+    t._version_counter = None
+    return t
+
+
+def _unwrap_args(args):
+    """The arguments as an op's forward receives them (a tensor's array, anything else
+    as it is), and for each whether it wants a gradient."""
+    arrays, needs = [], []
+    for arg in args:
+        if isinstance(arg, _TensorFields):
+            tensor = arg              # (typed in autograd.pxd: its fields are C fields)
+            arrays.append(tensor.data)
+            needs.append(tensor._requires_grad)
+        else:
+            arrays.append(arg)
+            needs.append(False)
+    return arrays, tuple(needs)
 
 
 # --------------------------------------------------------------------------- versions
@@ -141,8 +182,6 @@ class Context:
     handed back: if that tensor was written in place since (its version moved on),
     ``saved_tensors`` raises instead of returning the changed value.
     """
-    released = False    # True once backward has let go of everything the node held
-
     def save_for_backward(self, *values):
         self._saved = values
 
@@ -183,7 +222,7 @@ class Context:
         backward without ``retain_graph`` a kept output pins only itself and this node."""
         fn = self.fn
         vars(self).clear()                               # what the op kept: ctx.stride, ...
-        self.fn, self.inputs, self._saved, self.released = fn, (), None, True
+        self.fn, self.inputs, self._saved = fn, (), None     # _saved None: released
         self._result = self._output = self._args = None
 
     def _as_tensor(self, value):
@@ -195,7 +234,7 @@ class Context:
             for tensor in self.inputs:
                 if tensor is not None and tensor.data is value:
                     return tensor
-            return _Tensor._make(np.asarray(value), False)
+            return make_tensor(np.asarray(value), False)
         return value
 
 
@@ -236,17 +275,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _Tensor
-        arrays, needs = [], []
-        for arg in args:  # one plain loop: this runs for every op, forward and backward
-            if isinstance(arg, Tensor):
-                arrays.append(arg.data)
-                needs.append(arg._requires_grad)
-            else:
-                arrays.append(arg)
-                needs.append(False)
+        arrays, needs = _unwrap_args(args)
         ctx = Context()
-        ctx.needs_input_grad = needs = tuple(needs)
+        ctx.needs_input_grad = needs
         ctx._saved = ()
         try:
             out = cls.forward(ctx, *arrays)
@@ -254,7 +285,7 @@ class Function:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays if isinstance(a, np.ndarray))
             raise ValueError(f"{cls.__name__.lower()}: {error} (input shapes: {shapes})") from None
         record = True in needs and _grad_mode.enabled
-        result = Tensor._make(out, record)
+        result = make_tensor(out, record)
         if cls.returns_view and np.may_share_memory(out, arrays[0]):
             result._version_counter = version_counter(args[0])   # a write to one is to both
         if record:
@@ -326,7 +357,7 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
             if tensor._hooks:
                 g, owned = _run_hooks(tensor._hooks, g), False
             ctx = tensor._ctx
-            if ctx is not None and ctx.released:
+            if ctx is not None and ctx._saved is None:     # released by an earlier backward
                 raise _freed_error(ctx.fn)
             if wanted is not None:
                 if id(tensor) in wanted:
@@ -372,7 +403,7 @@ def accumulate_grad(tensor, g, owned, create_graph=False):
     already exists is replaced by the sum, a new array.
     """
     if not owned:
-        g = g.clone() if create_graph else _Tensor._make(np.array(g.data, copy=True), False)
+        g = g.clone() if create_graph else make_tensor(np.array(g.data, copy=True), False)
     tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
@@ -381,13 +412,13 @@ def _sum(a, b):
     graph (``create_graph``), else the plain sum of their arrays in a new tensor."""
     if a._requires_grad or b._requires_grad:
         return a + b
-    return _Tensor._make(a.data + b.data, False)
+    return make_tensor(a.data + b.data, False)
 
 
 def _as_input_grad(g, inp, fn):
     """A gradient returned by ``fn.backward`` as a Tensor of ``inp``'s shape and dtype."""
     if not isinstance(g, _Tensor):
-        g = _Tensor._make(np.asarray(g), False)
+        g = make_tensor(np.asarray(g), False)
     if g.data.shape != inp.data.shape:
         raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
                            f"{g.data.shape} for an input of shape {inp.data.shape}")
@@ -434,7 +465,7 @@ def root_grad(output, gradient, caller):
                 f"{caller}: the gradient can only be implicit for a scalar output, but "
                 f"this tensor has shape {output.shape}. Reduce it first (y.sum()) or pass "
                 f"gradient=<tensor of shape {output.shape}>.")
-        return _Tensor._make(np.ones_like(output.data), False)
+        return make_tensor(np.ones_like(output.data), False)
     gradient = gradient if isinstance(gradient, _Tensor) else _Tensor(np.asarray(gradient))
     if gradient.shape != output.shape:
         raise RuntimeError(f"{caller}: gradient has shape {gradient.shape}, "

@@ -23,6 +23,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import autograd
+from .autograd import _TensorFields
 from . import devices as _device
 from .devices import as_cpu
 from . import ops
@@ -39,25 +40,6 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 def unwrap(value):
     """The array of a Tensor; any other value unchanged (arrays, scalars, None)."""
     return value.data if isinstance(value, Tensor) else value
-
-
-class _TensorFields:
-    """The fields the engine reads and writes on every tensor (see
-    ``autograd.register_tensor_class``); compiled, they are C fields (tensor.pxd)."""
-
-    __slots__ = ("data", "_grad", "_requires_grad", "_ctx", "_hooks", "_retains_grad",
-                 "_version_counter", "__weakref__")
-
-
-def _make_tensor(array, requires_grad):
-    """``Tensor._make``, the fast constructor used by ops: no checks, no conversion."""
-    t = _TensorFields.__new__(Tensor)
-    t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
-    t._grad = t._ctx = t._hooks = None
-    t._retains_grad = False
-    t._requires_grad = requires_grad
-    t._version_counter = None
-    return t
 
 
 class Tensor(_TensorFields):
@@ -91,7 +73,7 @@ class Tensor(_TensorFields):
         self._version_counter = None
         self.requires_grad = requires_grad
 
-    _make = staticmethod(_make_tensor)
+    _make = staticmethod(autograd.make_tensor)
 
     # ------------------------------------------------------------------ autograd state
     @property
