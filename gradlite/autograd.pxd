@@ -18,6 +18,10 @@ cdef class Context:
     cdef public object _writes_then
     cdef object __weakref__
 
+    cdef _release(self)
+    @cython.locals(tensor=_TensorFields)
+    cdef _as_tensor(self, value)
+
 
 @cython.locals(t=_TensorFields)
 cpdef make_tensor(array, bint requires_grad)
@@ -32,7 +36,7 @@ cpdef run_backward(root, grad, bint retain_graph=*, bint create_graph=*, capture
 @cython.locals(order=list, visited=set, stack=list)
 cpdef list topological_order(root, parents)
 
-@cython.locals(a=_TensorFields, b=_TensorFields)
-cdef _sum(a, b)
+cdef _sum(_TensorFields a, bint a_owned, _TensorFields b)
 
+@cython.locals(grad=_TensorFields)
 cdef _as_input_grad(g, _TensorFields inp, fn)

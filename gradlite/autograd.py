@@ -15,6 +15,7 @@ Grad mode is per thread. Every tensor has a version counter, shared with its
 views and ``detach()`` aliases, that each in-place write bumps; a node records
 the versions of what it saved, and backward refuses a value changed since.
 """
+import contextvars
 import functools
 import sys
 import threading
@@ -24,58 +25,72 @@ import numpy as np
 
 
 # --------------------------------------------------------------------------- grad mode
-class _GradMode(threading.local):
-    """Whether ops are recorded, per thread (each thread starts with recording on),
-    and the modes the ``with`` blocks that are open in this thread replaced."""
-
-    def __init__(self):
-        self.enabled = True
-        self.previous = []
-
-
-_grad_mode = _GradMode()
+# Whether new ops are recorded. A context variable is per thread (a new thread starts
+# from the default, recording on), as PyTorch's grad mode is, and it is cheap to read,
+# which every op does.
+_grad_enabled = contextvars.ContextVar("gradlite_grad_enabled", default=True)
 
 
 def is_grad_enabled():
     """True when new ops are being recorded for backward (in this thread)."""
-    return _grad_mode.enabled
+    return _grad_enabled.get()
 
 
-class set_grad_enabled:
-    """Context manager and decorator that switches op recording on or off, in the
-    thread that enters it only (as in PyTorch)."""
+class _GradModeBlock:
+    """A ``with`` block, or a decorator, inside which recording is ``mode``; when it
+    ends, recording is what it was before. It changes the calling thread's mode only."""
 
-    def __init__(self, mode=True):
+    def __init__(self, mode):
         self.mode = bool(mode)
+        self._previous = []          # a stack, so that one instance can be nested in itself
 
     def __enter__(self):
-        _grad_mode.previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = self.mode
+        self._previous.append(_grad_enabled.get())
+        _grad_enabled.set(self.mode)
         return self
 
     def __exit__(self, *exc_info):
-        _grad_mode.enabled = _grad_mode.previous.pop()
+        _grad_enabled.set(self._previous.pop())
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
+            with _GradModeBlock(mode):
                 return fn(*args, **kwargs)
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradModeBlock):
     """``with no_grad():`` records nothing: for inference and parameter updates."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradModeBlock):
     """``with enable_grad():`` records ops again inside a ``no_grad`` block."""
 
     def __init__(self):
         super().__init__(True)
+
+
+class set_grad_enabled(_GradModeBlock):
+    """Switches recording on or off at once, as in PyTorch: ``set_grad_enabled(False)``
+    alone switches it for the rest of the thread; ``with set_grad_enabled(mode):`` (or
+    as a decorator) switches it back when the block ends."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        super().__enter__()
+
+    def __enter__(self):
+        return self                  # switched already, by __init__
+
+    def __call__(self, fn):
+        self.__exit__()              # as a decorator it switches only while fn runs
+        return super().__call__(fn)
 
 
 # --------------------------------------------------------------------------- the tensor class
@@ -284,7 +299,7 @@ class Function:
         except ValueError as error:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays if isinstance(a, np.ndarray))
             raise ValueError(f"{cls.__name__.lower()}: {error} (input shapes: {shapes})") from None
-        record = True in needs and _grad_mode.enabled
+        record = True in needs and _grad_enabled.get()
         result = make_tensor(out, record)
         if cls.returns_view and np.may_share_memory(out, arrays[0]):
             result._version_counter = version_counter(args[0])   # a write to one is to both
@@ -379,7 +394,8 @@ def run_backward(root, grad, retain_graph=False, create_graph=False, capture=Non
                 g_in = _as_input_grad(grads[i], inp, ctx.fn)
                 key = id(inp)
                 if key in pending:
-                    pending[key] = (_sum(pending[key][0], g_in), True)
+                    earlier, earlier_owned = pending[key]
+                    pending[key] = (_sum(earlier, earlier_owned, g_in), True)
                 else:
                     pending[key] = (g_in, owned)
             if not retain_graph:
@@ -407,24 +423,27 @@ def accumulate_grad(tensor, g, owned, create_graph=False):
     tensor._grad = g if tensor._grad is None else tensor._grad + g
 
 
-def _sum(a, b):
+def _sum(a, a_owned, b):
     """``a + b``, two gradients of one tensor: a recorded op when either is part of a
-    graph (``create_graph``), else the plain sum of their arrays in a new tensor."""
+    graph (``create_graph``); else the sum of their arrays, written into ``a``'s when the
+    sweep owns it (``a_owned``: nothing else holds it), or else into a new array."""
     if a._requires_grad or b._requires_grad:
         return a + b
+    if a_owned:
+        np.add(a.data, b.data, out=a.data)
+        return a
     return make_tensor(a.data + b.data, False)
 
 
 def _as_input_grad(g, inp, fn):
     """A gradient returned by ``fn.backward`` as a Tensor of ``inp``'s shape and dtype."""
-    if not isinstance(g, _Tensor):
-        g = make_tensor(np.asarray(g), False)
-    if g.data.shape != inp.data.shape:
+    grad = g if isinstance(g, _TensorFields) else make_tensor(np.asarray(g), False)
+    if grad.data.shape != inp.data.shape:
         raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
-                           f"{g.data.shape} for an input of shape {inp.data.shape}")
-    if g.data.dtype != inp.data.dtype:
-        g = g.to(inp.data.dtype)
-    return g
+                           f"{grad.data.shape} for an input of shape {inp.data.shape}")
+    if grad.data.dtype != inp.data.dtype:
+        grad = grad.to(inp.data.dtype)
+    return grad
 
 
 def _handed_over(grads, i):

@@ -317,3 +317,16 @@ def test_backward_on_mixed_dtypes_keeps_each_leafs_dtype():
     b = gradlite.tensor(np.array([3.0, 4.0]), requires_grad=True)      # float64
     (a * b).sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_gradients_summed_in_the_sweep_never_write_into_a_gradient_someone_holds():
+    # Add.backward hands the incoming gradient itself to both inputs: the sweep sums
+    # x's three contributions into an array of its own, never into the caller's one.
+    x = gradlite.tensor([1., 2., 3.], requires_grad=True)
+    upstream = gradlite.ones(3)
+    (x + x + x).backward(upstream)
+    np.testing.assert_array_equal(upstream.data, np.ones(3, np.float32))
+    np.testing.assert_array_equal(x.grad.data, np.full(3, 3, np.float32))
+    assert not np.shares_memory(x.grad.data, upstream.data)
+    (x * 2 + x).backward(upstream)                    # .grad accumulates across calls
+    np.testing.assert_array_equal(x.grad.data, np.full(3, 6, np.float32))

@@ -178,6 +178,40 @@ def test_no_grad_in_one_thread_does_not_switch_off_recording_in_another():
     assert seen == [True]                             # each thread starts with grad on
 
 
+def test_set_grad_enabled_switches_at_once_as_a_statement_and_back_as_a_block():
+    try:
+        gradlite.set_grad_enabled(False)                   # a statement, as in PyTorch
+        assert not gradlite.is_grad_enabled()
+        with gradlite.set_grad_enabled(True):
+            assert gradlite.is_grad_enabled()
+        assert not gradlite.is_grad_enabled()
+    finally:
+        gradlite.set_grad_enabled(True)
+    assert gradlite.is_grad_enabled()
+
+
+def test_grad_mode_decorators_switch_only_while_the_function_runs():
+    @gradlite.set_grad_enabled(False)
+    def off():
+        return gradlite.is_grad_enabled()
+
+    @gradlite.no_grad()
+    def off_too():
+        return gradlite.is_grad_enabled()
+    assert gradlite.is_grad_enabled()                     # decorating switched nothing
+    assert off() is False and off_too() is False
+    assert gradlite.is_grad_enabled()
+
+
+def test_one_no_grad_instance_nested_in_itself_restores_the_outer_mode():
+    block = gradlite.no_grad()
+    with block:
+        with block:
+            assert not gradlite.is_grad_enabled()
+        assert not gradlite.is_grad_enabled()
+    assert gradlite.is_grad_enabled()
+
+
 def _train(seed, validate, out, steps=40):
     rng = np.random.default_rng(seed)
     x = gradlite.tensor(rng.standard_normal((16, 8)).astype(np.float32))

@@ -58,7 +58,8 @@ class TanhGrad(Function):
     @staticmethod
     def backward(ctx, gz):
         g, y = ctx.saved_tensors
-        return ctx.needed(lambda: gz * (1 - y * y), lambda: -2 * gz * g * y)
+        need_g, need_y = ctx.needs_input_grad
+        return (gz * (1 - y * y) if need_g else None, -2 * gz * g * y if need_y else None)
 
 
 class SigmoidOp(Function):
@@ -91,7 +92,8 @@ class SigmoidGrad(Function):
     @staticmethod
     def backward(ctx, gz):
         g, y = ctx.saved_tensors
-        return ctx.needed(lambda: gz * y * (1 - y), lambda: gz * g * (1 - 2 * y))
+        need_g, need_y = ctx.needs_input_grad
+        return (gz * y * (1 - y) if need_g else None, gz * g * (1 - 2 * y) if need_y else None)
 
 
 class Relu(Function):

@@ -1,7 +1,9 @@
 """Elementwise ops: each forward next to its local derivative.
 
 Binary ops broadcast like numpy; their backward sums the gradient back to each
-input's shape with :func:`unbroadcast`. Every backward is written with Tensor
+input's shape with :func:`unbroadcast`, for the inputs that need a gradient
+(``ctx.needs_input_grad``: spelled out here rather than with ``ctx.needed`` and its
+closures, which would cost these small, frequent ops a third of their backward). Every backward is written with Tensor
 ops, so it can itself be differentiated (``create_graph=True``).
 """
 import numpy as np
@@ -22,7 +24,9 @@ class Add(Function):
     @staticmethod
     def backward(ctx, g):
         x_shape, y_shape = ctx.shapes
-        return ctx.needed(lambda: unbroadcast(g, x_shape), lambda: unbroadcast(g, y_shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g, x_shape) if need_x else None,
+                unbroadcast(g, y_shape) if need_y else None)
 
 
 class Sub(Function):
@@ -36,7 +40,9 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, g):
         x_shape, y_shape = ctx.shapes
-        return ctx.needed(lambda: unbroadcast(g, x_shape), lambda: unbroadcast(-g, y_shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g, x_shape) if need_x else None,
+                unbroadcast(-g, y_shape) if need_y else None)
 
 
 class Mul(Function):
@@ -50,7 +56,9 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return ctx.needed(lambda: unbroadcast(g * y, x.shape), lambda: unbroadcast(g * x, y.shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g * y, x.shape) if need_x else None,
+                unbroadcast(g * x, y.shape) if need_y else None)
 
 
 class Div(Function):
@@ -65,8 +73,9 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         x, y, z = ctx.saved_tensors
-        return ctx.needed(lambda: unbroadcast(g / y, x.shape),
-                          lambda: unbroadcast(-g * z / y, y.shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g / y, x.shape) if need_x else None,
+                unbroadcast(-g * z / y, y.shape) if need_y else None)
 
 
 class Pow(Function):
@@ -81,8 +90,9 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         x, y, z = ctx.saved_tensors
-        return ctx.needed(lambda: unbroadcast(g * y * x ** (y - 1), x.shape),
-                          lambda: unbroadcast(g * z * x.log(), y.shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g * y * x ** (y - 1), x.shape) if need_x else None,
+                unbroadcast(g * z * x.log(), y.shape) if need_y else None)
 
 
 class _Extremum(Function):
@@ -101,8 +111,9 @@ class _Extremum(Function):
     @staticmethod
     def backward(ctx, g):
         x_shape, y_shape = ctx.shapes
-        return ctx.needed(lambda: unbroadcast(g * ctx.x_share, x_shape),
-                          lambda: unbroadcast(g * (1 - ctx.x_share), y_shape))
+        need_x, need_y = ctx.needs_input_grad
+        return (unbroadcast(g * ctx.x_share, x_shape) if need_x else None,
+                unbroadcast(g * (1 - ctx.x_share), y_shape) if need_y else None)
 
 
 class Maximum(_Extremum):
@@ -126,9 +137,10 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         x_shape, y_shape = ctx.shapes
-        return ctx.needed(lambda: None,
-                          lambda: unbroadcast(g * ctx.cond, x_shape),
-                          lambda: unbroadcast(g * ~ctx.cond, y_shape))
+        _, need_x, need_y = ctx.needs_input_grad
+        return (None,
+                unbroadcast(g * ctx.cond, x_shape) if need_x else None,
+                unbroadcast(g * ~ctx.cond, y_shape) if need_y else None)
 
 
 # ------------------------------------------------------------------ unary
