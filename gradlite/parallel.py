@@ -19,8 +19,9 @@ the very core the other pool's next loop needs. So, at import, gradlite
 One more process setting that decides what a training step costs: glibc hands every freed
 block over 128 KB back to the OS and page-faults it in again at the next allocation, i.e.
 every activation and gradient of every step. gradlite raises those thresholds (blocks up
-to 32 MB stay in the heap, up to 64 MB of free heap is kept) unless the environment sets
-``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``.
+to 32 MB stay in the heap, up to 512 MB of free heap is kept: a transformer step frees
+more than 64 MB at once) unless the environment sets ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_``.
 
 OpenMP (GNU libgomp) cannot re-create its workers in a process forked after they
 started: a parallel loop there waits forever for threads that were not copied. So a
@@ -152,7 +153,7 @@ def _keep_freed_blocks():
         return
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 32 << 20)
-    mallopt(m_trim_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 512 << 20)
 
 
 def set_num_threads(n):
