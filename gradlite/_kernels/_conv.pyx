@@ -27,13 +27,15 @@ ctypedef fused real:
     float
     double
 
-# The most (input, output) channel pairs a group may have for the direct kernels to take
-# the forward, and either gradient. Past that, the GEMMs (M = outputs, K = inputs x taps)
-# are large enough for BLAS to run near its peak while the direct kernels' tap lists
-# outgrow the cache; in the backward that point comes sooner. Measured where the
-# crossings are: docs/performance.md.
-DIRECT_FORWARD_PAIRS = 16384
-DIRECT_BACKWARD_PAIRS = 4096
+# The most products a group's output pixel may take (input channels x outputs x taps,
+# Cg * O/groups * KH * KW) for the direct kernels to compute the forward, and either
+# gradient, by the width of the register tiles in use (_direct.TILES). Past that, the
+# GEMMs (M = outputs, K = inputs x taps) are large enough for BLAS to run near its peak
+# while the direct kernels' tap lists outgrow the cache; in the backward that point comes
+# sooner, and with narrower vectors sooner still. Measured where the crossings are
+# (AVX-512 and AVX2; SSE2 and the plain loops take AVX2's): docs/performance.md.
+DIRECT_FORWARD_PRODUCTS = {"avx512": 147456, "avx2": 73728}
+DIRECT_BACKWARD_PRODUCTS = {"avx512": 36864, "avx2": 8192}
 
 # The direct kernels zero-pad each input plane to (H + 2ph) x (W + 2pw). With padding or
 # dilation reaching far past the image that plane is mostly zeros, and can be far larger
@@ -53,8 +55,9 @@ def choose_algorithm(conv, groups, part):
         return "im2col"
     if Cg == 1:         # one input channel a group: a GEMM with K = KH*KW is all overhead
         return "direct"
-    most = DIRECT_FORWARD_PAIRS if part == "forward" else DIRECT_BACKWARD_PAIRS
-    return "direct" if Cg * (O // groups) <= most else "im2col"
+    limits = DIRECT_FORWARD_PRODUCTS if part == "forward" else DIRECT_BACKWARD_PRODUCTS
+    most = limits.get(_direct.TILES, limits["avx2"])
+    return "direct" if Cg * (O // groups) * KH * KW <= most else "im2col"
 
 
 def _output_hw(conv):
