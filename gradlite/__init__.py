@@ -7,7 +7,8 @@ The scalar engine ``Value``, the tensor engine ``Tensor`` (PyTorch-shaped API),
 from .parallel import get_num_threads, set_num_threads
 
 from . import autograd, ops
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (Function, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
 from .functions import *  # noqa: F401,F403  (exp, sum, cat, stack, where, pad, ...)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed

@@ -62,18 +62,38 @@ class _GradModeBlock:
         return wrapper
 
 
-class no_grad(_GradModeBlock):
+class _FixedModeBlock(_GradModeBlock):
+    """A block whose mode is fixed by its class (``MODE``). As in PyTorch it decorates a
+    function with or without parentheses: ``@no_grad()`` and ``@no_grad``."""
+    MODE = True
+
+    def __new__(cls, fn=None):
+        block = super().__new__(cls)
+        if fn is None:
+            return block                  # no_grad(): the block (then __init__ runs)
+        block.__init__()
+        return block(fn)                  # @no_grad: the function, decorated
+
+    def __init__(self, fn=None):
+        super().__init__(self.MODE)
+
+
+class no_grad(_FixedModeBlock):
     """``with no_grad():`` records nothing: for inference and parameter updates."""
-
-    def __init__(self):
-        super().__init__(False)
+    MODE = False
 
 
-class enable_grad(_GradModeBlock):
+class enable_grad(_FixedModeBlock):
     """``with enable_grad():`` records ops again inside a ``no_grad`` block."""
+    MODE = True
 
-    def __init__(self):
-        super().__init__(True)
+
+class inference_mode(_GradModeBlock):
+    """``with inference_mode():`` as in PyTorch: records nothing (``mode=False`` records
+    as usual). gradlite has no separate inference tensors, so this is ``no_grad``."""
+
+    def __init__(self, mode=True):
+        super().__init__(not mode)
 
 
 class set_grad_enabled(_GradModeBlock):

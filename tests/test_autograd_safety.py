@@ -203,6 +203,30 @@ def test_grad_mode_decorators_switch_only_while_the_function_runs():
     assert gradlite.is_grad_enabled()
 
 
+def test_no_grad_and_enable_grad_decorate_without_parentheses_as_in_pytorch():
+    @gradlite.no_grad
+    def off():
+        return gradlite.is_grad_enabled()
+
+    @gradlite.enable_grad
+    def on():
+        return gradlite.is_grad_enabled()
+    assert off.__name__ == "off"
+    assert off() is False
+    with gradlite.no_grad():
+        assert on() is True
+        assert not gradlite.is_grad_enabled()
+    assert gradlite.is_grad_enabled()
+
+
+def test_inference_mode_records_nothing_and_its_false_mode_records():
+    x = gradlite.tensor([1., 2.], requires_grad=True)
+    with gradlite.inference_mode():
+        assert not (x * 2).requires_grad
+    with gradlite.inference_mode(False):
+        assert (x * 2).requires_grad
+
+
 def test_one_no_grad_instance_nested_in_itself_restores_the_outer_mode():
     block = gradlite.no_grad()
     with block:
