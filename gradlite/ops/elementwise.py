@@ -3,8 +3,9 @@
 Binary ops broadcast like numpy; their backward sums the gradient back to each
 input's shape with :func:`unbroadcast`, for the inputs that need a gradient
 (``ctx.needs_input_grad``: spelled out here rather than with ``ctx.needed`` and its
-closures, which would cost these small, frequent ops a third of their backward). Every backward is written with Tensor
-ops, so it can itself be differentiated (``create_graph=True``).
+closures, which would cost these small, frequent ops a third of their backward).
+Every backward is written with Tensor ops, so it can itself be differentiated
+(``create_graph=True``).
 """
 import numpy as np
 
