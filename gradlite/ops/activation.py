@@ -46,22 +46,6 @@ class TanhOp(Function):
         return TanhGrad.apply(g, y)
 
 
-class TanhGrad(Function):
-    """tanh's backward as one op: z = g (1 - y^2), with y = tanh x (one node where
-    ``g * (1 - y * y)`` would record three);  dz/dg = 1 - y^2,  dz/dy = -2 g y."""
-
-    @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
-        return g * (1 - y * y)
-
-    @staticmethod
-    def backward(ctx, gz):
-        g, y = ctx.saved_tensors
-        need_g, need_y = ctx.needs_input_grad
-        return (gz * (1 - y * y) if need_g else None, -2 * gz * g * y if need_y else None)
-
-
 class SigmoidOp(Function):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
 
@@ -80,20 +64,51 @@ class SigmoidOp(Function):
         return SigmoidGrad.apply(g, y)
 
 
-class SigmoidGrad(Function):
-    """sigmoid's backward as one op: z = g y (1 - y), with y = sigmoid x;
-    dz/dg = y (1 - y),  dz/dy = g (1 - 2 y)."""
+class _GradFromOutput(Function):
+    """The backward of an activation whose derivative is a function of its output y, as
+    one op (one node where ``g * derivative(y)`` in Tensor ops would record several):
 
-    @staticmethod
-    def forward(ctx, g, y):
+        z = g * d(y);   dz/dg = d(y),   dz/dy = g * d'(y)
+
+    with d = ``derivative`` and d' = ``derivative_slope``, both written with arithmetic
+    that arrays (the forward) and Tensors (the backward, for second derivatives) share.
+    PyTorch has ``tanh_backward`` and ``sigmoid_backward`` for the same reason."""
+
+    @classmethod
+    def forward(cls, ctx, g, y):
         ctx.save_for_backward(g, y)
-        return g * y * (1 - y)
+        return g * cls.derivative(y)
 
-    @staticmethod
-    def backward(ctx, gz):
+    @classmethod
+    def backward(cls, ctx, gz):
         g, y = ctx.saved_tensors
         need_g, need_y = ctx.needs_input_grad
-        return (gz * y * (1 - y) if need_g else None, gz * g * (1 - 2 * y) if need_y else None)
+        return (gz * cls.derivative(y) if need_g else None,
+                gz * g * cls.derivative_slope(y) if need_y else None)
+
+
+class TanhGrad(_GradFromOutput):
+    """tanh's backward: z = g (1 - y^2);  dz/dg = 1 - y^2,  dz/dy = -2 g y."""
+
+    @staticmethod
+    def derivative(y):
+        return 1 - y * y
+
+    @staticmethod
+    def derivative_slope(y):
+        return -2 * y
+
+
+class SigmoidGrad(_GradFromOutput):
+    """sigmoid's backward: z = g y (1 - y);  dz/dg = y (1 - y),  dz/dy = g (1 - 2 y)."""
+
+    @staticmethod
+    def derivative(y):
+        return y * (1 - y)
+
+    @staticmethod
+    def derivative_slope(y):
+        return 1 - 2 * y
 
 
 class Relu(Function):
