@@ -5,7 +5,7 @@ the other import lines). ``datasets.CIFAR10`` here draws 32x32x3 uint8 images in
 classes instead of reading the real CIFAR-10 files (no download; the files are 160 MB):
 class k is a grating at angle 18k degrees over a background colour of its own, with
 random phase, contrast and noise, so a small CNN can learn it but not at once.
-Set ``GRADLITE_PORTED_QUICK=1`` for 1,000 training and 250 test images instead of
+Set ``GRADLITE_PORTED_QUICK=1`` for 2,000 training and 250 test images instead of
 50,000 and 10,000. ``utils.make_grid`` lays a batch out side by side.
 """
 import os
@@ -40,7 +40,7 @@ class CIFAR10(ImageArrayDataset):
     def __init__(self, root=None, train=True, transform=None, target_transform=None,
                  download=False):
         quick = os.environ.get("GRADLITE_PORTED_QUICK") == "1"
-        n = (1000 if quick else 50000) if train else (250 if quick else 10000)
+        n = (2000 if quick else 50000) if train else (250 if quick else 10000)
         images, labels = generated_images(n, seed=int(train))
         super().__init__(images, labels, transform, target_transform)
 
