@@ -29,13 +29,13 @@ ctypedef fused real:
 
 # The most products a group's output pixel may take (input channels x outputs x taps,
 # Cg * O/groups * KH * KW) for the direct kernels to compute the forward, and either
-# gradient, by the width of the register tiles in use (_direct.TILES). Past that, the
+# gradient, by the copy of the register tiles in use (_direct.TILES). Past that, the
 # GEMMs (M = outputs, K = inputs x taps) are large enough for BLAS to run near its peak
-# while the direct kernels' tap lists outgrow the cache; in the backward that point comes
-# sooner, and with narrower vectors sooner still. Measured where the crossings are
-# (AVX-512 and AVX2; SSE2 and the plain loops take AVX2's): docs/performance.md.
-DIRECT_FORWARD_PRODUCTS = {"avx512": 147456, "avx2": 73728}
-DIRECT_BACKWARD_PRODUCTS = {"avx512": 36864, "avx2": 8192}
+# while the direct kernels' tap lists outgrow the cache; with AVX-512, whose GEMMs are
+# twice as wide, that point comes sooner in the backward. Measured where the crossings
+# are (SSE2 and the plain loops take AVX2's): docs/performance.md.
+DIRECT_FORWARD_PRODUCTS = {"avx512": 147456, "avx2": 147456}
+DIRECT_BACKWARD_PRODUCTS = {"avx512": 36864, "avx2": 147456}
 
 # The direct kernels zero-pad each input plane to (H + 2ph) x (W + 2pw). With padding or
 # dilation reaching far past the image that plane is mostly zeros, and can be far larger

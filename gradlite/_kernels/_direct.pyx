@@ -43,7 +43,7 @@ ctypedef fused real:
 cdef extern from "conv_tiles.h":
     ctypedef struct gl_tile_copy:
         const char* name
-        int lanes, width_float, width_double
+        int lanes, rows, width_float, width_double
     gl_tile_copy gl_tiles
     const char* gl_select_tiles(const char* limit)
     void gl_rows_float(float*, Py_ssize_t, const float*, const int*, const float*, Py_ssize_t,
@@ -146,9 +146,10 @@ def offsets_fit(conv, groups):
     return max(forward, grad_input) < INT_LIMIT
 
 
-cdef inline int rows_in_tile(Py_ssize_t i, Py_ssize_t count) noexcept nogil:
-    """How many rows a tile computes from row i of count: 4 while 4 are left, then 2, 1."""
-    return 4 if count - i >= 4 else (2 if count - i >= 2 else 1)
+cdef inline int rows_in_tile(Py_ssize_t i, Py_ssize_t count, int most) noexcept nogil:
+    """How many rows a tile computes from row i of count: ``most`` while that many are
+    left, then 2, then 1."""
+    return most if count - i >= most else (2 if count - i >= 2 else 1)
 
 
 cdef inline void tiles(real* out, Py_ssize_t out_step, const real* src, const int* offsets,
@@ -239,8 +240,8 @@ cdef void widen(const real* y, real* wide, ConvGeometry geom) noexcept nogil:
 cdef void forward_group(const real* x, real* y, const real* w, const real* b, Py_ssize_t Og,
                         const int* offsets, real* work, ConvGeometry geom) noexcept nogil:
     """Output planes y[0..Og) of one group of one image (x its first input plane, w its
-    (Og, Cg, KH, KW) weights, b its bias or NULL), four (or two, or one) at a time in
-    register tiles over wide rows. offsets: the group's tap list c*P + tap(k); work:
+    (Og, Cg, KH, KW) weights, b its bias or NULL), gl_tiles.rows (4 or 3; then 2, 1) at a
+    time in register tiles over wide rows. offsets: the group's tap list c*P + tap(k); work:
     forward's scratch (the padded planes, their overrun, four wide output rows; zeroed
     once: the planes are rewritten whole, the overrun never)."""
     cdef Py_ssize_t o, c, i, n = whole_tiles(geom.OH * geom.Wq)
@@ -252,7 +253,7 @@ cdef void forward_group(const real* x, real* y, const real* w, const real* b, Py
         pad_plane(x + c * geom.H * geom.W, xp + c * padded_channel(geom), geom)
     o = 0
     while o < Og:
-        rows = rows_in_tile(o, Og)
+        rows = rows_in_tile(o, Og, gl_tiles.rows)
         for r in range(rows):
             starts[r] = b[o + r] if b != NULL else 0
         tiles(wide, n, xp, offsets, w + o * taps, taps, taps, n, starts, rows)
@@ -301,7 +302,7 @@ cdef void grad_input_group(const real* gy, real* gx, const real* wt, Py_ssize_t 
     stride), with the taps k that read it (phase_start[f] to phase_start[f+1] in the tap
     order of sort_taps_by_phase):
         gxpad_f[c][p] = sum over outputs o and those taps of w[o, c, k] * gy_wide[o][p - shift(k)]
-    in register tiles for four (or two, or one) input planes at a time, then the phase's
+    in register tiles for gl_tiles.rows (then 2, 1) input planes at a time, then the phase's
     pixels go back to gx. Each gy plane is widened into a strip (gy_strip long, `before`
     = largest_shift zeros first); offsets: the tap list o*strip + before - shift(k),
     phase by phase; wt: the group's weights as phase_weights lays them out; work: Og
@@ -318,7 +319,7 @@ cdef void grad_input_group(const real* gy, real* gx, const real* wt, Py_ssize_t 
         count = phase_start[f + 1] - phase_start[f]
         c = 0
         while c < geom.Cg:
-            rows = rows_in_tile(c, geom.Cg)
+            rows = rows_in_tile(c, geom.Cg, gl_tiles.rows)
             tiles(gxq, n, gyw, offsets + Og * phase_start[f],
                   wt + geom.Cg * Og * phase_start[f] + c * Og * count, Og * count,
                   Og * count, n, zeros, rows)
@@ -348,7 +349,7 @@ cdef void phase_weights(ConvGeometry geom, const real[::1] w, real[::1] wt,
     """The weights in the order the input gradient's tiles read them, laid out once per
     call (gathering them image by image instead cost more than the layout): group by
     group, phase by phase, wt[c][o][i] = w[o, c, taps_by_phase[phase_start[f] + i]] for
-    the group's input planes c and outputs o. The tiles of input planes c..c+3 then read
+    the group's input planes c and outputs o. The tiles of input planes c, c+1, ... read
     one contiguous slice, from wt + Cg*Og*phase_start[f] + c*Og*count."""
     cdef Py_ssize_t gi, f, c, o, i, at = 0, kk = geom.KH * geom.KW
     cdef Py_ssize_t G = geom.C // geom.Cg, Og = geom.O // G
@@ -409,16 +410,16 @@ def conv2d_grad_input(gy, w, gx, conv, groups):
 cdef void grad_weight_block(const real* xp, Py_ssize_t x_step, const real* gyw,
                             Py_ssize_t gy_step, Py_ssize_t n, double* gw, int keep,
                             const int* offsets, real* sums, ConvGeometry geom) noexcept nogil:
-    """The weight gradient of `keep` (1 to 4) outputs of one group, for every tap t = (c, k)
-    of the group: from its padded input planes (xp) and the outputs' widened gy planes
-    (gyw, n long), image by image (x_step, gy_step apart):
+    """The weight gradient of `keep` (1, 2 or gl_tiles.rows) outputs of one group, for
+    every tap t = (c, k) of the group: from its padded input planes (xp) and the outputs'
+    widened gy planes (gyw, n long), image by image (x_step, gy_step apart):
         gw[r, c, k] = sum over images of <gy_wide[r], xpad[c] shifted by tap k>
     The taps go four at a time (offsets: the group's tap list, padded to whole quads by
     repeating the last tap), each block of outputs x 4 taps in vector registers; one
     image's planes stay in cache while every quad of taps reads them. sums: scratch for
     every quad's W-lane partial sums, reduced into gw at the end."""
     cdef Py_ssize_t i, q, taps = geom.Cg * geom.KH * geom.KW, quads = (taps + 3) // 4
-    cdef int r, t, lane, rows = 4 if keep > 2 else 2, W = vector_width(sums)
+    cdef int r, t, lane, rows = keep if keep > 2 else 2, W = vector_width(sums)
     cdef Py_ssize_t block = rows * 4 * W, row_step = n if keep > 1 else 0   # one output:
     cdef double total                                                      # read it twice
     memset(sums, 0, quads * block * sizeof(real))
@@ -464,12 +465,12 @@ def _widen_all(const real[:, :, :, ::1] gy, real[:, :, ::1] gyw, conv):
 
 def output_blocks(O, Og):
     """(first output, outputs) of the blocks grad_weight_block computes: each group's
-    outputs four at a time, then two, then one (as int arrays)."""
+    outputs gl_tiles.rows at a time, then two, then one (as int arrays)."""
     firsts, counts = [], []
     for group_start in range(0, O, Og):
         o = 0
         while o < Og:
-            count = rows_in_tile(o, Og)
+            count = rows_in_tile(o, Og, gl_tiles.rows)
             firsts.append(group_start + o)
             counts.append(count)
             o += count

@@ -37,12 +37,20 @@
                  layout of gl_corr's partial sums)
      GL_LANES    the tile length, outputs per one-row tile: enough independent sums,
                  over the 16 or 32 vector registers, to hide the multiply-add latency
+     GL_ROWS     the most rows one tile computes (each input load feeding that many
+                 multiply-adds; gl_corr's blocks too): 4 with 32 vector registers, 3
+                 with 16
+     GL_ROW_LANES  outputs per row in such a tile: GL_ROWS rows of 4 vectors, 12 or 16
+                 running sums, their weights and one input all in registers (4 rows
+                 with 16 registers had to keep 5 of the 16 sums on the stack)
      GL_TARGET   the attribute that compiles the copy for its instruction set */
 #define GL_CAT3_(a, b, c) a##_##b##_##c
 #define GL_CAT3(a, b, c) GL_CAT3_(a, b, c)
 #define GL_NAME(f) GL_CAT3(gl_##f, GL_T, GL_VARIANT)  /* e.g. gl_tile1_float_avx2 */
 
 #define GL_VARIANT plain
+#define GL_ROWS 4
+#define GL_ROW_LANES 32
 #define GL_PLAIN 1
 #define GL_VBYTES 32
 #define GL_LANES 64
@@ -52,10 +60,14 @@
 #undef GL_PLAIN
 #undef GL_VBYTES
 #undef GL_LANES
+#undef GL_ROWS
+#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #if defined(GL_X86_DISPATCH)
 #define GL_VARIANT sse2
+#define GL_ROWS 3
+#define GL_ROW_LANES 16
 #define GL_PLAIN 0
 #define GL_VBYTES 16
 #define GL_LANES 32
@@ -65,9 +77,13 @@
 #undef GL_PLAIN
 #undef GL_VBYTES
 #undef GL_LANES
+#undef GL_ROWS
+#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #define GL_VARIANT avx2
+#define GL_ROWS 3
+#define GL_ROW_LANES 32
 #define GL_PLAIN 0
 #define GL_VBYTES 32
 #define GL_LANES 64
@@ -77,9 +93,13 @@
 #undef GL_PLAIN
 #undef GL_VBYTES
 #undef GL_LANES
+#undef GL_ROWS
+#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #define GL_VARIANT avx512
+#define GL_ROWS 4
+#define GL_ROW_LANES 64
 #define GL_PLAIN 0
 #define GL_VBYTES 64
 #define GL_LANES 128
@@ -89,10 +109,14 @@
 #undef GL_PLAIN
 #undef GL_VBYTES
 #undef GL_LANES
+#undef GL_ROWS
+#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #elif defined(GL_VECTOR_EXTENSIONS)  /* another architecture: one copy, the build's target */
 #define GL_VARIANT generic
+#define GL_ROWS 3
+#define GL_ROW_LANES 32
 #define GL_PLAIN 0
 #define GL_VBYTES 32
 #define GL_LANES 64
@@ -102,6 +126,8 @@
 #undef GL_PLAIN
 #undef GL_VBYTES
 #undef GL_LANES
+#undef GL_ROWS
+#undef GL_ROW_LANES
 #undef GL_TARGET
 #endif
 
@@ -116,10 +142,11 @@ typedef void (*gl_corr_float_fn)(float *, const float *, ptrdiff_t, const float 
 typedef void (*gl_corr_double_fn)(double *, const double *, ptrdiff_t, const double *,
                                   const int *, ptrdiff_t, int);
 
-/* The copy in use: its name, tile length, vector widths (elements) and functions. */
+/* The copy in use: its name, tile length, most rows a tile, vector widths (elements) and
+   functions. */
 typedef struct {
     const char *name;
-    int lanes, width_float, width_double;
+    int lanes, rows, width_float, width_double;
     gl_rows_float_fn rows_float;
     gl_rows_double_fn rows_double;
     gl_corr_float_fn corr_float;
@@ -127,10 +154,11 @@ typedef struct {
 } gl_tile_copy;
 static gl_tile_copy gl_tiles;
 
-#define GL_USE(variant, vbytes, tile_lanes)                                            \
+#define GL_USE(variant, vbytes, tile_lanes, tile_rows)                                 \
     do {                                                                               \
         gl_tiles.name = #variant;                                                      \
         gl_tiles.lanes = tile_lanes;                                                   \
+        gl_tiles.rows = tile_rows;                                                     \
         gl_tiles.width_float = vbytes / (int)sizeof(float);                            \
         gl_tiles.width_double = vbytes / (int)sizeof(double);                          \
         gl_tiles.rows_float = gl_rows_float_##variant;                                 \
@@ -142,27 +170,27 @@ static gl_tile_copy gl_tiles;
 /* Use the widest copy that both the CPU and `limit` allow ("avx512", "avx2", "sse2" or
    "plain"; anything else, e.g. "": no limit) and return its name. */
 static const char *gl_select_tiles(const char *limit) {
-    GL_USE(plain, 32, 64);
+    GL_USE(plain, 32, 64, 4);
     if (strcmp(limit, "plain") == 0)
         return gl_tiles.name;
 #if defined(GL_X86_DISPATCH)
     int upto_sse2 = strcmp(limit, "sse2") == 0, upto_avx2 = strcmp(limit, "avx2") == 0;
     __builtin_cpu_init();
     if (!upto_sse2 && !upto_avx2 && __builtin_cpu_supports("avx512f"))
-        GL_USE(avx512, 64, 128);
+        GL_USE(avx512, 64, 128, 4);
     else if (!upto_sse2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        GL_USE(avx2, 32, 64);
+        GL_USE(avx2, 32, 64, 3);
     else
-        GL_USE(sse2, 16, 32);
+        GL_USE(sse2, 16, 32, 3);
 #elif defined(GL_VECTOR_EXTENSIONS)
-    GL_USE(generic, 32, 64);
+    GL_USE(generic, 32, 64, 3);
 #endif
     return gl_tiles.name;
 }
 
 /* ---------------------------------------------------------------- entry points ---- */
 
-/* gl_rows: `rows` (1, 2 or 4) output rows from the same shifted inputs, for j < n
+/* gl_rows: `rows` (1, 2 or gl_tiles.rows) output rows from the same shifted inputs, for j < n
    (n a multiple of gl_tiles.lanes):
        out[r*out_step + j] = starts[r] + sum over t < taps of weights[r*w_step + t] * src[offsets[t] + j]
    Several rows share their input loads; a single row gets a longer tile. */
@@ -179,7 +207,7 @@ static inline void gl_rows_double(double *out, ptrdiff_t out_step, const double 
     gl_tiles.rows_double(out, out_step, src, offsets, weights, w_step, taps, n, starts, rows);
 }
 
-/* gl_corr: a rows x 4 block (rows = 2 or 4) of correlations of one image, added into
+/* gl_corr: a rows x 4 block (rows = 2 or gl_tiles.rows) of correlations of one image, added into
    W partial sums each (W = the type's gl_tiles.width_*, n a multiple of W):
        sums[(r*4 + t)*W + p % W] += gy[r*gy_step + p] * xp[offsets[t] + p]   for p < n */
 static inline void gl_corr_float(float *sums, const float *gy, ptrdiff_t gy_step,

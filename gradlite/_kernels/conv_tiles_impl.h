@@ -65,31 +65,33 @@ GL_TARGET static inline void GL_NAME(tile2)(T *out, ptrdiff_t out_step, const T 
     __builtin_memcpy(out + out_step, b, sizeof b);
 }
 
-/* tile2 for four rows: each load feeds four multiply-adds. */
-GL_TARGET static inline void GL_NAME(tile4)(T *out, ptrdiff_t out_step, const T *src,
-                                            const int *offsets, const T *weights,
-                                            ptrdiff_t w_step, int taps, const T *starts) {
-    V a[4][GL_LANES / 2 / W], x, wr[4];
-    for (int r = 0; r < 4; r++)
-        for (int v = 0; v < GL_LANES / 2 / W; v++) a[r][v] = starts[r] - (V){0};
+/* tile2 for GL_ROWS rows of GL_ROW_LANES outputs: each load feeds GL_ROWS multiply-adds. */
+GL_TARGET static inline void GL_NAME(tile_most)(T *out, ptrdiff_t out_step, const T *src,
+                                                const int *offsets, const T *weights,
+                                                ptrdiff_t w_step, int taps, const T *starts) {
+    V a[GL_ROWS][GL_ROW_LANES / W], x, wr[GL_ROWS];
+    for (int r = 0; r < GL_ROWS; r++)
+        for (int v = 0; v < GL_ROW_LANES / W; v++) a[r][v] = starts[r] - (V){0};
     for (int t = 0; t < taps; t++) {
         const T *s = src + offsets[t];
-        for (int r = 0; r < 4; r++) wr[r] = weights[r * w_step + t] - (V){0};
-        for (int v = 0; v < GL_LANES / 2 / W; v++) {
+        for (int r = 0; r < GL_ROWS; r++) wr[r] = weights[r * w_step + t] - (V){0};
+        for (int v = 0; v < GL_ROW_LANES / W; v++) {
             __builtin_memcpy(&x, s + v * W, sizeof x);
-            for (int r = 0; r < 4; r++) a[r][v] += wr[r] * x;
+            for (int r = 0; r < GL_ROWS; r++) a[r][v] += wr[r] * x;
         }
     }
-    for (int r = 0; r < 4; r++) __builtin_memcpy(out + r * out_step, a[r], sizeof a[r]);
+    for (int r = 0; r < GL_ROWS; r++) __builtin_memcpy(out + r * out_step, a[r], sizeof a[r]);
 }
 
 /* gl_rows (conv_tiles.h): tile after tile. */
 GL_TARGET static void GL_NAME(rows)(T *out, ptrdiff_t out_step, const T *src,
                                     const int *offsets, const T *weights, ptrdiff_t w_step,
                                     int taps, ptrdiff_t n, const T *starts, int rows) {
-    for (ptrdiff_t p = 0; p < n; p += rows == 1 ? GL_LANES : GL_LANES / 2) {
-        if (rows == 4)
-            GL_NAME(tile4)(out + p, out_step, src + p, offsets, weights, w_step, taps, starts);
+    ptrdiff_t step = rows == 1 ? GL_LANES : rows == 2 ? GL_LANES / 2 : GL_ROW_LANES;
+    for (ptrdiff_t p = 0; p < n; p += step) {
+        if (rows == GL_ROWS)
+            GL_NAME(tile_most)(out + p, out_step, src + p, offsets, weights, w_step, taps,
+                               starts);
         else if (rows == 2)
             GL_NAME(tile2)(out + p, out_step, src + p, offsets, weights, w_step, taps, starts);
         else
@@ -97,8 +99,8 @@ GL_TARGET static void GL_NAME(rows)(T *out, ptrdiff_t out_step, const T *src,
     }
 }
 
-/* gl_corr (conv_tiles.h) for R = 2 or 4 rows: R x 4 running sums (16 for R = 4, each
-   load feeding four multiply-adds), added into `sums` at the end. The small fixed
+/* gl_corr (conv_tiles.h) for R = 2 or GL_ROWS rows: R x 4 running sums (16 for R = 4,
+   each load feeding four multiply-adds), added into `sums` at the end. The small fixed
    loops carry unroll pragmas: GCC otherwise kept the sums in memory. */
 GL_TARGET static inline __attribute__((always_inline)) void GL_NAME(corr_block)(
         T *sums, const T *gy, ptrdiff_t gy_step, const T *xp, const int *offsets,
@@ -127,8 +129,8 @@ GL_TARGET static inline __attribute__((always_inline)) void GL_NAME(corr_block)(
 
 GL_TARGET static void GL_NAME(corr)(T *sums, const T *gy, ptrdiff_t gy_step, const T *xp,
                                     const int *offsets, ptrdiff_t n, int rows) {
-    if (rows == 4)
-        GL_NAME(corr_block)(sums, gy, gy_step, xp, offsets, n, 4);
+    if (rows == GL_ROWS)
+        GL_NAME(corr_block)(sums, gy, gy_step, xp, offsets, n, GL_ROWS);
     else
         GL_NAME(corr_block)(sums, gy, gy_step, xp, offsets, n, 2);
 }
