@@ -29,13 +29,12 @@ ctypedef fused real:
 
 # The most products a group's output pixel may take (input channels x outputs x taps,
 # Cg * O/groups * KH * KW) for the direct kernels to compute the forward, and either
-# gradient, by the copy of the register tiles in use (_direct.TILES). Past that, the
-# GEMMs (M = outputs, K = inputs x taps) are large enough for BLAS to run near its peak
-# while the direct kernels' tap lists outgrow the cache; with AVX-512, whose GEMMs are
-# twice as wide, that point comes sooner in the backward. Measured where the crossings
-# are (SSE2 and the plain loops take AVX2's): docs/performance.md.
-DIRECT_FORWARD_PRODUCTS = {"avx512": 147456, "avx2": 147456}
-DIRECT_BACKWARD_PRODUCTS = {"avx512": 36864, "avx2": 147456}
+# gradient. Past that, the GEMMs (M = outputs, K = inputs x taps) are large enough for
+# BLAS to run near its peak while the direct kernels' tap lists outgrow the cache; in
+# the backward that point comes sooner. Measured where the crossings are, with AVX-512
+# and with AVX2 tiles (the same on both): docs/performance.md.
+DIRECT_FORWARD_PRODUCTS = 147456
+DIRECT_BACKWARD_PRODUCTS = 36864
 
 # The direct kernels zero-pad each input plane to (H + 2ph) x (W + 2pw). With padding or
 # dilation reaching far past the image that plane is mostly zeros, and can be far larger
@@ -55,8 +54,7 @@ def choose_algorithm(conv, groups, part):
         return "im2col"
     if Cg == 1:         # one input channel a group: a GEMM with K = KH*KW is all overhead
         return "direct"
-    limits = DIRECT_FORWARD_PRODUCTS if part == "forward" else DIRECT_BACKWARD_PRODUCTS
-    most = limits.get(_direct.TILES, limits["avx2"])
+    most = DIRECT_FORWARD_PRODUCTS if part == "forward" else DIRECT_BACKWARD_PRODUCTS
     return "direct" if Cg * (O // groups) * KH * KW <= most else "im2col"
 
 
