@@ -35,14 +35,13 @@
      GL_PLAIN    1: plain loops, 0: vector extensions
      GL_VBYTES   the vector width in bytes (for the plain loops it only fixes the
                  layout of gl_corr's partial sums)
-     GL_LANES    the tile length, outputs per one-row tile: enough independent sums,
-                 over the 16 or 32 vector registers, to hide the multiply-add latency
      GL_ROWS     the most rows one tile computes (each input load feeding that many
                  multiply-adds; gl_corr's blocks too): 4 with 32 vector registers, 3
                  with 16
-     GL_ROW_LANES  outputs per row in such a tile: GL_ROWS rows of 4 vectors, 12 or 16
-                 running sums, their weights and one input all in registers (4 rows
-                 with 16 registers had to keep 5 of the 16 sums on the stack)
+   Tiles are counted in vectors (conv_tiles_impl.h): one row of 8, or 2 or GL_ROWS
+   rows of 4 each: 8 to 16 running sums, enough to hide the multiply-add latency, with
+   their weights and one input all in registers (4 rows of 4 with 16 registers had to
+   keep 5 of the sums on the stack). A float64 tile holds half a float32 one's outputs.
      GL_TARGET   the attribute that compiles the copy for its instruction set */
 #define GL_CAT3_(a, b, c) a##_##b##_##c
 #define GL_CAT3(a, b, c) GL_CAT3_(a, b, c)
@@ -50,84 +49,64 @@
 
 #define GL_VARIANT plain
 #define GL_ROWS 4
-#define GL_ROW_LANES 32
 #define GL_PLAIN 1
 #define GL_VBYTES 32
-#define GL_LANES 64
 #define GL_TARGET
 #include "conv_tiles_impl.h"
 #undef GL_VARIANT
 #undef GL_PLAIN
 #undef GL_VBYTES
-#undef GL_LANES
 #undef GL_ROWS
-#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #if defined(GL_X86_DISPATCH)
 #define GL_VARIANT sse2
 #define GL_ROWS 3
-#define GL_ROW_LANES 16
 #define GL_PLAIN 0
 #define GL_VBYTES 16
-#define GL_LANES 32
 #define GL_TARGET __attribute__((target("sse2")))
 #include "conv_tiles_impl.h"
 #undef GL_VARIANT
 #undef GL_PLAIN
 #undef GL_VBYTES
-#undef GL_LANES
 #undef GL_ROWS
-#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #define GL_VARIANT avx2
 #define GL_ROWS 3
-#define GL_ROW_LANES 32
 #define GL_PLAIN 0
 #define GL_VBYTES 32
-#define GL_LANES 64
 #define GL_TARGET __attribute__((target("avx2,fma")))
 #include "conv_tiles_impl.h"
 #undef GL_VARIANT
 #undef GL_PLAIN
 #undef GL_VBYTES
-#undef GL_LANES
 #undef GL_ROWS
-#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #define GL_VARIANT avx512
 #define GL_ROWS 4
-#define GL_ROW_LANES 64
 #define GL_PLAIN 0
 #define GL_VBYTES 64
-#define GL_LANES 128
 #define GL_TARGET __attribute__((target("avx512f,avx2,fma")))
 #include "conv_tiles_impl.h"
 #undef GL_VARIANT
 #undef GL_PLAIN
 #undef GL_VBYTES
-#undef GL_LANES
 #undef GL_ROWS
-#undef GL_ROW_LANES
 #undef GL_TARGET
 
 #elif defined(GL_VECTOR_EXTENSIONS)  /* another architecture: one copy, the build's target */
 #define GL_VARIANT generic
 #define GL_ROWS 3
-#define GL_ROW_LANES 32
 #define GL_PLAIN 0
 #define GL_VBYTES 32
-#define GL_LANES 64
 #define GL_TARGET
 #include "conv_tiles_impl.h"
 #undef GL_VARIANT
 #undef GL_PLAIN
 #undef GL_VBYTES
-#undef GL_LANES
 #undef GL_ROWS
-#undef GL_ROW_LANES
 #undef GL_TARGET
 #endif
 
@@ -142,8 +121,8 @@ typedef void (*gl_corr_float_fn)(float *, const float *, ptrdiff_t, const float 
 typedef void (*gl_corr_double_fn)(double *, const double *, ptrdiff_t, const double *,
                                   const int *, ptrdiff_t, int);
 
-/* The copy in use: its name, tile length, most rows a tile, vector widths (elements) and
-   functions. */
+/* The copy in use: its name, longest tile (a float32 row of 8 vectors: every tile length
+   of either type divides it), most rows a tile, vector widths (elements) and functions. */
 typedef struct {
     const char *name;
     int lanes, rows, width_float, width_double;
@@ -154,10 +133,10 @@ typedef struct {
 } gl_tile_copy;
 static gl_tile_copy gl_tiles;
 
-#define GL_USE(variant, vbytes, tile_lanes, tile_rows)                                 \
+#define GL_USE(variant, vbytes, tile_rows)                                             \
     do {                                                                               \
         gl_tiles.name = #variant;                                                      \
-        gl_tiles.lanes = tile_lanes;                                                   \
+        gl_tiles.lanes = 8 * (vbytes / (int)sizeof(float));                            \
         gl_tiles.rows = tile_rows;                                                     \
         gl_tiles.width_float = vbytes / (int)sizeof(float);                            \
         gl_tiles.width_double = vbytes / (int)sizeof(double);                          \
@@ -170,20 +149,20 @@ static gl_tile_copy gl_tiles;
 /* Use the widest copy that both the CPU and `limit` allow ("avx512", "avx2", "sse2" or
    "plain"; anything else, e.g. "": no limit) and return its name. */
 static const char *gl_select_tiles(const char *limit) {
-    GL_USE(plain, 32, 64, 4);
+    GL_USE(plain, 32, 4);
     if (strcmp(limit, "plain") == 0)
         return gl_tiles.name;
 #if defined(GL_X86_DISPATCH)
     int upto_sse2 = strcmp(limit, "sse2") == 0, upto_avx2 = strcmp(limit, "avx2") == 0;
     __builtin_cpu_init();
     if (!upto_sse2 && !upto_avx2 && __builtin_cpu_supports("avx512f"))
-        GL_USE(avx512, 64, 128, 4);
+        GL_USE(avx512, 64, 4);
     else if (!upto_sse2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        GL_USE(avx2, 32, 64, 3);
+        GL_USE(avx2, 32, 3);
     else
-        GL_USE(sse2, 16, 32, 3);
+        GL_USE(sse2, 16, 3);
 #elif defined(GL_VECTOR_EXTENSIONS)
-    GL_USE(generic, 32, 64, 3);
+    GL_USE(generic, 32, 3);
 #endif
     return gl_tiles.name;
 }

@@ -1,5 +1,5 @@
 /* One copy of the register tiles (see conv_tiles.h, which includes this file once per
-   copy with GL_VARIANT, GL_PLAIN, GL_VBYTES, GL_LANES and GL_TARGET set). The file
+   copy with GL_VARIANT, GL_PLAIN, GL_VBYTES, GL_ROWS and GL_TARGET set). The file
    includes itself twice, to write the functions once for GL_T = float and once for
    GL_T = double. No include guard: that is the point. */
 #if !defined(GL_T)
@@ -23,17 +23,19 @@
    an add (-0 + 0 is +0). Loads and stores go through memcpy: no alignment assumed. */
 #define V GL_NAME(vec)
 typedef T V __attribute__((vector_size(GL_VBYTES)));
+#define LONG_ROW 8   /* vectors in tile1's one row */
+#define ROW 4        /* vectors in each row of tile2 and tile_most */
 
-/* out[j] = start + sum over t < taps of weights[t] * src[offsets[t] + j], j < GL_LANES:
-   one output row, GL_LANES / W running sums. */
+/* out[j] = start + sum over t < taps of weights[t] * src[offsets[t] + j], j < LONG_ROW * W:
+   one output row, LONG_ROW running sums. */
 GL_TARGET static inline void GL_NAME(tile1)(T *out, const T *src, const int *offsets,
                                             const T *weights, int taps, T start) {
-    V a[GL_LANES / W], x, w0;
-    for (int v = 0; v < GL_LANES / W; v++) a[v] = start - (V){0};
+    V a[LONG_ROW], x, w0;
+    for (int v = 0; v < LONG_ROW; v++) a[v] = start - (V){0};
     for (int t = 0; t < taps; t++) {
         const T *s = src + offsets[t];
         w0 = weights[t] - (V){0};
-        for (int v = 0; v < GL_LANES / W; v++) {
+        for (int v = 0; v < LONG_ROW; v++) {
             __builtin_memcpy(&x, s + v * W, sizeof x);
             a[v] += w0 * x;
         }
@@ -41,13 +43,13 @@ GL_TARGET static inline void GL_NAME(tile1)(T *out, const T *src, const int *off
     __builtin_memcpy(out, a, sizeof a);
 }
 
-/* tile1 for two rows (weights w_step apart, outputs out_step apart) over GL_LANES / 2
+/* tile1 for two rows (weights w_step apart, outputs out_step apart) over ROW * W
    outputs: each load feeds two multiply-adds. */
 GL_TARGET static inline void GL_NAME(tile2)(T *out, ptrdiff_t out_step, const T *src,
                                             const int *offsets, const T *weights,
                                             ptrdiff_t w_step, int taps, const T *starts) {
-    V a[GL_LANES / 2 / W], b[GL_LANES / 2 / W], x, w0, w1;
-    for (int v = 0; v < GL_LANES / 2 / W; v++) {
+    V a[ROW], b[ROW], x, w0, w1;
+    for (int v = 0; v < ROW; v++) {
         a[v] = starts[0] - (V){0};
         b[v] = starts[1] - (V){0};
     }
@@ -55,7 +57,7 @@ GL_TARGET static inline void GL_NAME(tile2)(T *out, ptrdiff_t out_step, const T 
         const T *s = src + offsets[t];
         w0 = weights[t] - (V){0};
         w1 = weights[w_step + t] - (V){0};
-        for (int v = 0; v < GL_LANES / 2 / W; v++) {
+        for (int v = 0; v < ROW; v++) {
             __builtin_memcpy(&x, s + v * W, sizeof x);
             a[v] += w0 * x;
             b[v] += w1 * x;
@@ -65,17 +67,17 @@ GL_TARGET static inline void GL_NAME(tile2)(T *out, ptrdiff_t out_step, const T 
     __builtin_memcpy(out + out_step, b, sizeof b);
 }
 
-/* tile2 for GL_ROWS rows of GL_ROW_LANES outputs: each load feeds GL_ROWS multiply-adds. */
+/* tile2 for GL_ROWS rows: each load feeds GL_ROWS multiply-adds. */
 GL_TARGET static inline void GL_NAME(tile_most)(T *out, ptrdiff_t out_step, const T *src,
                                                 const int *offsets, const T *weights,
                                                 ptrdiff_t w_step, int taps, const T *starts) {
-    V a[GL_ROWS][GL_ROW_LANES / W], x, wr[GL_ROWS];
+    V a[GL_ROWS][ROW], x, wr[GL_ROWS];
     for (int r = 0; r < GL_ROWS; r++)
-        for (int v = 0; v < GL_ROW_LANES / W; v++) a[r][v] = starts[r] - (V){0};
+        for (int v = 0; v < ROW; v++) a[r][v] = starts[r] - (V){0};
     for (int t = 0; t < taps; t++) {
         const T *s = src + offsets[t];
         for (int r = 0; r < GL_ROWS; r++) wr[r] = weights[r * w_step + t] - (V){0};
-        for (int v = 0; v < GL_ROW_LANES / W; v++) {
+        for (int v = 0; v < ROW; v++) {
             __builtin_memcpy(&x, s + v * W, sizeof x);
             for (int r = 0; r < GL_ROWS; r++) a[r][v] += wr[r] * x;
         }
@@ -87,7 +89,7 @@ GL_TARGET static inline void GL_NAME(tile_most)(T *out, ptrdiff_t out_step, cons
 GL_TARGET static void GL_NAME(rows)(T *out, ptrdiff_t out_step, const T *src,
                                     const int *offsets, const T *weights, ptrdiff_t w_step,
                                     int taps, ptrdiff_t n, const T *starts, int rows) {
-    ptrdiff_t step = rows == 1 ? GL_LANES : rows == 2 ? GL_LANES / 2 : GL_ROW_LANES;
+    ptrdiff_t step = (rows == 1 ? LONG_ROW : ROW) * W;
     for (ptrdiff_t p = 0; p < n; p += step) {
         if (rows == GL_ROWS)
             GL_NAME(tile_most)(out + p, out_step, src + p, offsets, weights, w_step, taps,
@@ -135,6 +137,8 @@ GL_TARGET static void GL_NAME(corr)(T *sums, const T *gy, ptrdiff_t gy_step, con
         GL_NAME(corr_block)(sums, gy, gy_step, xp, offsets, n, 2);
 }
 #undef V
+#undef LONG_ROW
+#undef ROW
 
 #else /* GL_PLAIN: the same sums as plain loops */
 
