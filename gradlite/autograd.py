@@ -63,9 +63,8 @@ class _GradModeBlock:
 
 
 class _FixedModeBlock(_GradModeBlock):
-    """A block whose mode is fixed by its class (``MODE``). As in PyTorch it decorates a
+    """A block whose mode is fixed by its subclass (``MODE``). As in PyTorch it decorates a
     function with or without parentheses: ``@no_grad()`` and ``@no_grad``."""
-    MODE = True
 
     def __new__(cls, fn=None):
         block = super().__new__(cls)

@@ -30,7 +30,8 @@
 
 /* ------------------------------------------------------------------ the copies ---- */
 /* conv_tiles_impl.h defines one copy of the tiles, gl_rows_<T>_<variant> and
-   gl_corr_<T>_<variant> for T = float and double, from
+   gl_corr_<T>_<variant> for T = float and double (and the copy's gl_vbytes_<variant>
+   and gl_most_rows_<variant>, for GL_USE below), from
      GL_VARIANT  the copy's name: plain, sse2, avx2, avx512, or generic (not x86)
      GL_PLAIN    1: plain loops, 0: vector extensions
      GL_VBYTES   the vector width in bytes (for the plain loops it only fixes the
@@ -38,11 +39,11 @@
      GL_ROWS     the most rows one tile computes (each input load feeding that many
                  multiply-adds; gl_corr's blocks too): 4 with 32 vector registers, 3
                  with 16
+     GL_TARGET   the attribute that compiles the copy for its instruction set
    Tiles are counted in vectors (conv_tiles_impl.h): one row of 8, or 2 or GL_ROWS
    rows of 4 each: 8 to 16 running sums, enough to hide the multiply-add latency, with
    their weights and one input all in registers (4 rows of 4 with 16 registers had to
-   keep 5 of the sums on the stack). A float64 tile holds half a float32 one's outputs.
-     GL_TARGET   the attribute that compiles the copy for its instruction set */
+   keep 5 of the sums on the stack). A float64 tile holds half a float32 one's outputs. */
 #define GL_CAT3_(a, b, c) a##_##b##_##c
 #define GL_CAT3(a, b, c) GL_CAT3_(a, b, c)
 #define GL_NAME(f) GL_CAT3(gl_##f, GL_T, GL_VARIANT)  /* e.g. gl_tile1_float_avx2 */
@@ -133,13 +134,13 @@ typedef struct {
 } gl_tile_copy;
 static gl_tile_copy gl_tiles;
 
-#define GL_USE(variant, vbytes, tile_rows)                                             \
+#define GL_USE(variant)                                                                \
     do {                                                                               \
         gl_tiles.name = #variant;                                                      \
-        gl_tiles.lanes = 8 * (vbytes / (int)sizeof(float));                            \
-        gl_tiles.rows = tile_rows;                                                     \
-        gl_tiles.width_float = vbytes / (int)sizeof(float);                            \
-        gl_tiles.width_double = vbytes / (int)sizeof(double);                          \
+        gl_tiles.lanes = 8 * (gl_vbytes_##variant / (int)sizeof(float));               \
+        gl_tiles.rows = gl_most_rows_##variant;                                        \
+        gl_tiles.width_float = gl_vbytes_##variant / (int)sizeof(float);               \
+        gl_tiles.width_double = gl_vbytes_##variant / (int)sizeof(double);             \
         gl_tiles.rows_float = gl_rows_float_##variant;                                 \
         gl_tiles.rows_double = gl_rows_double_##variant;                               \
         gl_tiles.corr_float = gl_corr_float_##variant;                                 \
@@ -149,20 +150,20 @@ static gl_tile_copy gl_tiles;
 /* Use the widest copy that both the CPU and `limit` allow ("avx512", "avx2", "sse2" or
    "plain"; anything else, e.g. "": no limit) and return its name. */
 static const char *gl_select_tiles(const char *limit) {
-    GL_USE(plain, 32, 4);
+    GL_USE(plain);
     if (strcmp(limit, "plain") == 0)
         return gl_tiles.name;
 #if defined(GL_X86_DISPATCH)
     int upto_sse2 = strcmp(limit, "sse2") == 0, upto_avx2 = strcmp(limit, "avx2") == 0;
     __builtin_cpu_init();
     if (!upto_sse2 && !upto_avx2 && __builtin_cpu_supports("avx512f"))
-        GL_USE(avx512, 64, 4);
+        GL_USE(avx512);
     else if (!upto_sse2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        GL_USE(avx2, 32, 3);
+        GL_USE(avx2);
     else
-        GL_USE(sse2, 16, 3);
+        GL_USE(sse2);
 #elif defined(GL_VECTOR_EXTENSIONS)
-    GL_USE(generic, 32, 3);
+    GL_USE(generic);
 #endif
     return gl_tiles.name;
 }

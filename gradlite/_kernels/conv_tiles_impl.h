@@ -3,6 +3,9 @@
    includes itself twice, to write the functions once for GL_T = float and once for
    GL_T = double. No include guard: that is the point. */
 #if !defined(GL_T)
+/* The copy's vector width and most rows a tile, for GL_USE (conv_tiles.h). */
+static const int GL_CAT3(gl, vbytes, GL_VARIANT) = GL_VBYTES;  /* e.g. gl_vbytes_avx2 */
+static const int GL_CAT3(gl_most, rows, GL_VARIANT) = GL_ROWS;
 #define GL_T float
 #include "conv_tiles_impl.h"
 #undef GL_T
